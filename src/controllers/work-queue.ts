@@ -1,0 +1,37 @@
+// A keyed work queue: events only mark keys dirty; one worker reconciles each key with
+// the latest cache state, coalescing bursts (e.g. a scale to 50) into few passes.
+export class WorkQueue {
+  readonly #dirty = new Set<string>();
+  #scheduled = false;
+  #running = false;
+
+  constructor(readonly reconcile: (key: string) => Promise<void>, readonly log: (m: string) => void, readonly retryMs = 1000) {}
+
+  add(key: string): void {
+    this.#dirty.add(key);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#scheduled || this.#running) return;
+    this.#scheduled = true;
+    setTimeout(() => void this.#drain(), 20);
+  }
+
+  async #drain(): Promise<void> {
+    this.#scheduled = false;
+    this.#running = true;
+    const keys = [...this.#dirty];
+    this.#dirty.clear();
+    for (const k of keys) {
+      try {
+        await this.reconcile(k);
+      } catch (e) {
+        this.log(`reconcile ${k}: ${(e as Error).message}; retrying`);
+        setTimeout(() => this.add(k), this.retryMs);
+      }
+    }
+    this.#running = false;
+    if (this.#dirty.size) this.#kick();
+  }
+}

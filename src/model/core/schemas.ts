@@ -1,0 +1,255 @@
+// One schema per kind, strict: unknown fields are rejected and named. Pure.
+import { z } from 'zod';
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+const labelKey = z.string().refine(
+  (k) => {
+    const parts = k.split('/');
+    if (parts.length > 2) return false;
+    const name = parts[parts.length - 1]!;
+    const prefix = parts.length === 2 ? parts[0]! : undefined;
+    if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
+    return name.length <= 63 && LABEL_NAME.test(name);
+  },
+  { error: 'must be [prefix/]name: name <= 63 chars of alphanumerics, -, _ or ., starting and ending alphanumeric' },
+);
+const labelValue = z.string().max(63, { error: 'must be at most 63 characters' }).regex(LABEL_VALUE, {
+  error: 'must be empty or alphanumerics, -, _ or ., starting and ending alphanumeric',
+});
+const labels = z.record(labelKey, labelValue);
+
+const ownerReference = z.strictObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  controller: z.boolean().optional(),
+  blockOwnerDeletion: z.boolean().optional(),
+});
+
+function metadata(nameRe: RegExp, nameRule: string, maxLen: number) {
+  return z.strictObject({
+    name: z.string().max(maxLen, { error: `must be at most ${maxLen} characters` }).regex(nameRe, { error: nameRule }).optional(),
+    generateName: z.string().optional(),
+    namespace: z.string().regex(DNS1123_LABEL, { error: 'must be a DNS-1123 label' }).optional(),
+    uid: z.string().optional(),
+    resourceVersion: z.string().optional(),
+    generation: z.number().int().optional(),
+    creationTimestamp: z.string().nullable().optional(),
+    deletionTimestamp: z.string().optional(),
+    deletionGracePeriodSeconds: z.number().int().optional(),
+    labels: labels.optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    ownerReferences: z.array(ownerReference).optional(),
+    finalizers: z.array(z.string()).optional(),
+    managedFields: z.array(z.unknown()).optional(),
+  });
+}
+const subdomainMeta = metadata(DNS1123_SUBDOMAIN, 'must be a lowercase DNS-1123 subdomain (a-z, 0-9, -, .)', 253);
+const labelMeta = metadata(DNS1123_LABEL, 'must be a lowercase DNS-1123 label (a-z, 0-9, -)', 63);
+const serviceMeta = metadata(DNS1035_LABEL, 'must be a DNS-1035 label (start with a letter; a-z, 0-9, -)', 63);
+
+const port = z.number({ error: 'must be 1-65535' }).int({ error: 'must be 1-65535' }).min(1, { error: 'must be 1-65535' }).max(65535, { error: 'must be 1-65535' });
+const intOrPortName = z.union([port, z.string().regex(IANA_SVC_NAME, { error: 'must be 1-65535 or a port name' })], {
+  error: 'must be 1-65535 or a port name',
+});
+const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
+const nonNegInt = z.number().int().min(0);
+
+const probe = z
+  .strictObject({
+    tcpSocket: z.strictObject({ port: intOrPortName, host: z.string().optional() }).optional(),
+    httpGet: z
+      .strictObject({ path: z.string().optional(), port: intOrPortName, scheme: z.literal('HTTP').optional(), host: z.string().optional() })
+      .optional(),
+    initialDelaySeconds: nonNegInt.optional(),
+    periodSeconds: z.number().int().min(1).optional(),
+    timeoutSeconds: z.number().int().min(1).optional(),
+    failureThreshold: z.number().int().min(1).optional(),
+    successThreshold: z.number().int().min(1).optional(),
+  })
+  .refine((p) => (p.tcpSocket ? 1 : 0) + (p.httpGet ? 1 : 0) === 1, { error: 'must set exactly one of tcpSocket or httpGet' });
+
+const container = z.strictObject({
+  name: z.string().regex(DNS1123_LABEL, { error: 'must be a DNS-1123 label' }),
+  image: z.string().optional(),
+  imagePullPolicy: z.string().optional(),
+  command: z.array(z.string(), { error: 'required: the local runtime runs host commands, not images (set command: [...])' }).min(1, {
+    error: 'must name a program to run',
+  }),
+  args: z.array(z.string()).optional(),
+  env: z.array(z.strictObject({ name: z.string().min(1), value: z.string().optional() })).optional(),
+  ports: z
+    .array(z.strictObject({ name: z.string().regex(IANA_SVC_NAME, { error: 'must be a port name (<= 15 chars, a-z0-9-)' }).optional(), containerPort: port, protocol: protocol.optional() }))
+    .optional(),
+  readinessProbe: probe.optional(),
+  workingDir: z.string().optional(),
+});
+
+const podSpec = z.strictObject({
+  containers: z.array(container).min(1, { error: 'at least one container is required' }).max(1, {
+    error: 'the local runtime runs one container per pod',
+  }),
+  serviceAccountName: z.string().regex(DNS1123_SUBDOMAIN, { error: 'must be a DNS-1123 subdomain' }).optional(),
+  serviceAccount: z.string().optional(),
+  nodeName: z.string().optional(),
+  restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).optional(),
+  terminationGracePeriodSeconds: nonNegInt.optional(),
+});
+
+const labelSelector = z.strictObject({
+  matchLabels: labels.optional(),
+  matchExpressions: z
+    .array(z.strictObject({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string()).optional() }))
+    .optional(),
+});
+
+const anyStatus = z.record(z.string(), z.unknown()).optional();
+
+export const namespaceSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Namespace'),
+  metadata: labelMeta,
+  spec: z.strictObject({ finalizers: z.array(z.string()).optional() }).optional(),
+  status: anyStatus,
+});
+
+export const nodeSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Node'),
+  metadata: subdomainMeta,
+  spec: z.strictObject({ podCIDR: z.string().optional(), podCIDRs: z.array(z.string()).optional(), unschedulable: z.boolean().optional() }).optional(),
+  status: anyStatus,
+});
+
+export const serviceAccountSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('ServiceAccount'),
+  metadata: subdomainMeta,
+  automountServiceAccountToken: z.boolean().optional(),
+});
+
+export const podSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Pod'),
+  metadata: subdomainMeta,
+  spec: podSpec,
+  status: anyStatus,
+});
+
+export const deploymentSchema = z
+  .strictObject({
+    apiVersion: z.literal('apps/v1'),
+    kind: z.literal('Deployment'),
+    metadata: subdomainMeta,
+    spec: z.strictObject({
+      replicas: nonNegInt.max(250, { error: 'must be at most 250 (one node holds 253 pods)' }).optional(),
+      selector: labelSelector,
+      template: z.strictObject({
+        metadata: z.strictObject({ labels: labels.optional(), annotations: z.record(z.string(), z.string()).optional(), name: z.string().optional() }).optional(),
+        spec: podSpec,
+      }),
+      strategy: z.record(z.string(), z.unknown()).optional(),
+      revisionHistoryLimit: nonNegInt.optional(),
+      minReadySeconds: nonNegInt.optional(),
+      progressDeadlineSeconds: nonNegInt.optional(),
+    }),
+    status: anyStatus,
+  })
+  .superRefine((d, ctx) => {
+    const tl = d.spec.template.metadata?.labels ?? {};
+    for (const [k, v] of Object.entries(d.spec.selector.matchLabels ?? {})) {
+      if (tl[k] !== v) ctx.addIssue({ code: 'custom', path: ['spec', 'template', 'metadata', 'labels'], message: `must include the selector's ${k}=${v}` });
+    }
+    if (!d.spec.selector.matchLabels && !d.spec.selector.matchExpressions) {
+      ctx.addIssue({ code: 'custom', path: ['spec', 'selector'], message: 'must not be empty' });
+    }
+    const rp = d.spec.template.spec.restartPolicy;
+    if (rp !== undefined && rp !== 'Always') {
+      ctx.addIssue({ code: 'custom', path: ['spec', 'template', 'spec', 'restartPolicy'], message: "must be 'Always' for a Deployment" });
+    }
+  });
+
+const servicePort = z.strictObject({
+  name: z.string().regex(DNS1123_LABEL, { error: 'must be a DNS-1123 label' }).optional(),
+  port,
+  targetPort: intOrPortName.optional(),
+  protocol: protocol.optional(),
+  appProtocol: z.string().optional(),
+  nodePort: z.never({ error: 'nodePort is not supported: services are ClusterIP only' }).optional(),
+});
+
+export const serviceSchema = z
+  .strictObject({
+    apiVersion: z.literal('v1'),
+    kind: z.literal('Service'),
+    metadata: serviceMeta,
+    spec: z.strictObject({
+      type: z.literal('ClusterIP', { error: "only type ClusterIP is supported by the local cluster" }).optional(),
+      clusterIP: z.string().optional(),
+      clusterIPs: z.array(z.string()).optional(),
+      selector: z.record(z.string(), z.string()).optional(),
+      ports: z.array(servicePort).min(1, { error: 'at least one port is required' }),
+      sessionAffinity: z.literal('None').optional(),
+      ipFamilies: z.array(z.literal('IPv4')).optional(),
+      ipFamilyPolicy: z.literal('SingleStack').optional(),
+      internalTrafficPolicy: z.literal('Cluster').optional(),
+    }),
+    status: anyStatus,
+  })
+  .superRefine((s, ctx) => {
+    const ports = s.spec.ports;
+    if (ports.length > 1) {
+      ports.forEach((p, i) => {
+        if (!p.name) ctx.addIssue({ code: 'custom', path: ['spec', 'ports', i, 'name'], message: 'required when a Service has more than one port' });
+      });
+    }
+    const seen = new Map<string, number>();
+    ports.forEach((p, i) => {
+      const key = `${p.port}/${p.protocol ?? 'TCP'}`;
+      const prev = seen.get(key);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['spec', 'ports', i, 'port'], message: `duplicate of spec.ports[${prev}] (${key})` });
+      seen.set(key, i);
+      if (p.name) {
+        const dup = ports.findIndex((q) => q.name === p.name);
+        if (dup !== i) ctx.addIssue({ code: 'custom', path: ['spec', 'ports', i, 'name'], message: `duplicate name '${p.name}'` });
+      }
+    });
+  });
+
+const endpointAddress = z.strictObject({
+  ip: z.string(),
+  nodeName: z.string().optional(),
+  hostname: z.string().optional(),
+  targetRef: z.record(z.string(), z.unknown()).optional(),
+});
+export const endpointsSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Endpoints'),
+  metadata: serviceMeta,
+  subsets: z
+    .array(
+      z.strictObject({
+        addresses: z.array(endpointAddress).optional(),
+        notReadyAddresses: z.array(endpointAddress).optional(),
+        ports: z.array(z.strictObject({ name: z.string().optional(), port, protocol: protocol.optional(), appProtocol: z.string().optional() })).optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const SCHEMAS: Record<string, z.ZodType> = {
+  Namespace: namespaceSchema,
+  Node: nodeSchema,
+  ServiceAccount: serviceAccountSchema,
+  Pod: podSchema,
+  Deployment: deploymentSchema,
+  Service: serviceSchema,
+  Endpoints: endpointsSchema,
+};
