@@ -71,3 +71,35 @@ function subresource(k: KindInfo, sub: string): object {
   }
   return { name: `${k.resource}/${sub}`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'patch', 'update'] };
 }
+
+/**
+ * Minimal OpenAPI v3: one PATCH operation per kind that declares the `fieldValidation`
+ * query parameter. kubectl reads this to learn that the server validates fields itself
+ * (strictly, always), so it does not need full schemas for client-side validation.
+ */
+export function openApiV3Root(): object {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const k of KINDS) {
+    const gv = k.group ? `apis/${k.group}/${k.version}` : `api/${k.version}`;
+    paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=ambit1` };
+  }
+  return { paths };
+}
+
+export function openApiV3GroupVersion(gv: string): object | undefined {
+  const kinds = KINDS.filter((k) => (k.group ? `apis/${k.group}/${k.version}` : `api/${k.version}`) === gv);
+  if (kinds.length === 0) return undefined;
+  const paths: Record<string, object> = {};
+  for (const k of kinds) {
+    const item = `/${gv}${k.namespaced ? '/namespaces/{namespace}' : ''}/${k.resource}/{name}`;
+    paths[item] = {
+      patch: {
+        'x-kubernetes-group-version-kind': { group: k.group, version: k.version, kind: k.kind },
+        'x-kubernetes-action': 'patch',
+        parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } }],
+        responses: { '200': { description: 'OK' } },
+      },
+    };
+  }
+  return { openapi: '3.0.0', info: { title: 'Ambit', version: versionInfo.gitVersion }, paths };
+}

@@ -1,13 +1,14 @@
 // The API server's HTTP layer: Kubernetes REST paths, list/watch, Table output for
 // kubectl, PATCH, the scale subresource and Status errors. Listens on loopback only.
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KINDS, kindByResource, kindKey, apiVersionOf, type KindInfo } from '../model/core/kinds.js';
 import { fieldValue, matches, parseFieldSelector, parseSelector, SUPPORTED_FIELDS, type Requirement } from '../model/core/labels.js';
 import { tableFor } from '../model/core/printers.js';
 import type { Deployment, KubeObject, Pod } from '../model/core/types.js';
 import { authorize, type Authenticator, type User } from './auth.js';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { ApiError } from './errors.js';
 import { applyPatch } from './patch.js';
 import type { Registry } from './registry.js';
@@ -29,17 +30,20 @@ export interface ApiServerOptions {
   auth: Authenticator;
   host?: string;
   port: number;
+  /** PEM serving certificate and key; without them the server speaks plain HTTP (tests only). */
+  tls?: { cert: string; key: string };
   log?: (msg: string) => void;
 }
 
 export class ApiServer {
-  readonly #server: http.Server;
+  readonly #server: http.Server | https.Server;
   readonly #watches = new Set<http.ServerResponse>();
 
   constructor(readonly opts: ApiServerOptions) {
-    this.#server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.#handle(req, res).catch((e: unknown) => this.#fail(res, e));
-    });
+    };
+    this.#server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, handler) : http.createServer(handler);
     this.#server.keepAliveTimeout = 65_000;
   }
 
@@ -70,6 +74,11 @@ export class ApiServer {
       if (p === '/api') return this.#json(res, 200, apiVersions(`${this.opts.host ?? '127.0.0.1'}:${this.opts.port}`));
       if (p === '/apis') return this.#json(res, 200, apiGroupList());
       if (p === '/api/v1') return this.#json(res, 200, apiResourceList('', 'v1'));
+      if (p === '/openapi/v3') return this.#json(res, 200, openApiV3Root());
+      if (p.startsWith('/openapi/v3/')) {
+        const doc = openApiV3GroupVersion(p.slice('/openapi/v3/'.length));
+        if (doc) return this.#json(res, 200, doc);
+      }
       const gm = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(p);
       if (gm) {
         const doc = gm[2] ? apiResourceList(gm[1]!, gm[2]) : apiGroup(gm[1]!);
@@ -323,6 +332,11 @@ function toTable(info: KindInfo, items: KubeObject[], rv: string): object {
 }
 
 async function readJson(req: http.IncomingMessage, optional = false): Promise<unknown> {
+  const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  if (ct === 'application/vnd.kubernetes.protobuf' || ct === 'application/yaml') {
+    req.resume();
+    throw new ApiError('UnsupportedMediaType', `the body of type ${ct} is not supported; send application/json`);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {

@@ -2,12 +2,15 @@
 // reads cluster state goes through this (or an Informer on top), so pointing it at a real
 // Kubernetes API server is a matter of baseUrl and token.
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { apiVersionOf, type KindInfo } from '../model/core/kinds.js';
 import type { KubeObject } from '../model/core/types.js';
 
 export interface ClientConfig {
-  baseUrl: string; // http://127.0.0.1:6443
+  baseUrl: string; // https://127.0.0.1:6443
   token: string;
+  /** PEM CA that signed the API server's certificate. */
+  ca?: string;
 }
 
 export class KubeApiError extends Error {
@@ -41,20 +44,29 @@ export function resourcePath(info: KindInfo, ns?: string, name?: string, sub?: s
   return `${base}${nsPart}/${info.resource}${name ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
 export class KubeClient {
-  constructor(readonly config: ClientConfig) {}
+  readonly #agent: http.Agent;
+  readonly #mod: typeof http | typeof https;
+
+  constructor(readonly config: ClientConfig) {
+    const tls = config.baseUrl.startsWith('https:');
+    this.#mod = tls ? https : http;
+    this.#agent = tls ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(config.ca ? { ca: config.ca } : {}) }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
 
   request(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<unknown> {
     const url = new URL(path, this.config.baseUrl);
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.#mod.request(
         url,
         {
           method,
-          agent,
+          agent: this.#agent,
           headers: {
             authorization: `Bearer ${this.config.token}`,
             accept,
@@ -142,7 +154,7 @@ export class KubeClient {
     if (opts.fieldSelector) q.set('fieldSelector', opts.fieldSelector);
     const url = new URL(`${resourcePath(info, ns)}?${q}`, this.config.baseUrl);
     return new Promise((resolve, reject) => {
-      const req = http.request(url, { method: 'GET', headers: { authorization: `Bearer ${this.config.token}`, accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
+      const req = this.#mod.request(url, { method: 'GET', ...(this.config.ca ? { ca: this.config.ca } : {}), headers: { authorization: `Bearer ${this.config.token}`, accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

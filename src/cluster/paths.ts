@@ -13,6 +13,7 @@ export interface ClusterPaths {
   clusterFile: string;
   logs: string;
   pods: string;
+  bin: string;
 }
 
 export function clusterPaths(cluster: string, root = stateRoot()): ClusterPaths {
@@ -25,6 +26,7 @@ export function clusterPaths(cluster: string, root = stateRoot()): ClusterPaths 
     clusterFile: path.join(dir, 'cluster.json'),
     logs: path.join(dir, 'logs'),
     pods: path.join(dir, 'pods'),
+    bin: path.join(dir, 'bin'),
   };
 }
 

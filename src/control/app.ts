@@ -21,6 +21,8 @@ export interface ControlPlaneConfig {
   port: number;
   /** Tokens accepted from users and node agents. */
   tokens: TokenEntry[];
+  /** PEM serving certificate, key and the CA that signed them. */
+  tls?: { cert: string; key: string; ca: string };
   log: Logger;
 }
 
@@ -48,10 +50,11 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
   // Controllers get their own in-memory token: nothing on disk grants their rights.
   const controllerToken = randomBytes(32).toString('hex');
   const auth = new Authenticator([...cfg.tokens, { token: controllerToken, user: 'system:controller-manager', role: 'admin' }]);
-  const api = new ApiServer({ registry, auth, port: cfg.port, log: cfg.log });
+  const api = new ApiServer({ registry, auth, port: cfg.port, log: cfg.log, ...(cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {}) });
   const port = await api.listen();
-  cfg.log(`api server listening on 127.0.0.1:${port}`);
-  const client = new KubeClient({ baseUrl: `http://127.0.0.1:${port}`, token: controllerToken });
+  const scheme = cfg.tls ? 'https' : 'http';
+  cfg.log(`api server listening on ${scheme}://127.0.0.1:${port}`);
+  const client = new KubeClient({ baseUrl: `${scheme}://127.0.0.1:${port}`, token: controllerToken, ...(cfg.tls ? { ca: cfg.tls.ca } : {}) });
   const controllers = [new Scheduler(client, cfg.log), new DeploymentController(client, cfg.log), new EndpointsController(client, cfg.log)];
   await Promise.all(controllers.map((c) => c.start()));
   cfg.log('controllers started: scheduler, deployment, endpoints');
@@ -59,6 +62,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     port,
     async close() {
       for (const c of controllers) c.stop();
+      client.close();
       await api.close();
       store.close();
     },

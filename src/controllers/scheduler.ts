@@ -10,6 +10,8 @@ export class Scheduler {
   readonly pods: Informer;
   readonly nodes: Informer;
   readonly #queue: WorkQueue;
+  /** Bindings made but not yet seen through the watch (kube-scheduler's "assumed" pods). */
+  readonly #assumed = new Map<string, string>();
 
   constructor(readonly client: KubeClient, readonly log: (m: string) => void) {
     this.pods = new Informer(client, K.Pod, undefined, {}, log);
@@ -17,6 +19,7 @@ export class Scheduler {
     this.#queue = new WorkQueue((k) => this.#schedule(k), log);
     this.pods.on((type, o) => {
       const p = o as Pod;
+      if (type === 'DELETED' || p.spec.nodeName) this.#assumed.delete(`${p.metadata.namespace}/${p.metadata.name}`);
       if (type !== 'DELETED' && !p.spec.nodeName) this.#queue.add(`${p.metadata.namespace}/${p.metadata.name}`);
     });
     // A node becoming ready may unblock pending pods.
@@ -45,11 +48,12 @@ export class Scheduler {
     }
     const load = new Map<string, number>(ready.map((n) => [n.metadata.name!, 0]));
     for (const p of this.pods.list() as Pod[]) {
-      const n = p.spec.nodeName;
+      const n = p.spec.nodeName ?? this.#assumed.get(`${p.metadata.namespace}/${p.metadata.name}`);
       if (n && load.has(n) && !p.metadata.deletionTimestamp) load.set(n, load.get(n)! + 1);
     }
     const [best] = [...load].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
     const bound: Pod = { ...pod, spec: { ...pod.spec, nodeName: best![0] } };
     await this.client.update(K.Pod, bound);
+    this.#assumed.set(key, best![0]);
   }
 }

@@ -26,14 +26,19 @@ export function runAsync(argv: string[], opts: { input?: string } = {}): Promise
   const [cmd, ...args] = argv;
   if (!cmd) return Promise.reject(new Error('runAsync: empty argv'));
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // No stdin pipe unless there is input: writing to a child that exits without reading
+    // it raises EPIPE, which would otherwise surface as an uncaught error.
+    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new MissingToolError(cmd) : e));
     child.on('close', (status) => (status === 0 ? resolve(out) : reject(new CommandError(argv, status, err))));
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
   });
 }
 

@@ -1,0 +1,65 @@
+// The long-running processes `ambit cluster up` starts: `ambit control-plane` and
+// `ambit node-agent`. Each runs until SIGTERM, then shuts down cleanly.
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { apiCertPaths } from '../../cluster/api-certs.js';
+import type { TokenEntry } from '../../apiserver/auth.js';
+import { KubeClient } from '../../client/kube-client.js';
+import { nodeIndex, nodeNetns } from '../../cluster/addressing.js';
+import { readClusterInfo } from '../../cluster/lifecycle.js';
+import { NetnsPodRuntime } from '../../cluster/net/netns-runtime.js';
+import { clusterPaths } from '../../cluster/paths.js';
+import { readTokens, startControlPlane } from '../../control/app.js';
+import { logger } from '../../lib/log.js';
+import { NodeAgent } from '../../node-agent/agent.js';
+import { UsageError } from '../context.js';
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export async function controlPlaneCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, port: { type: 'string' } } });
+  if (!values.cluster || !values.port) throw new UsageError('usage: ambit control-plane --cluster NAME --port PORT (started by ambit cluster up)');
+  const paths = clusterPaths(values.cluster);
+  const log = logger('control-plane');
+  const tokens: TokenEntry[] = readTokens(paths.tokens);
+  const certs = apiCertPaths(paths.root);
+  const tls = { cert: fs.readFileSync(certs.serverCert, 'utf8'), key: fs.readFileSync(certs.serverKey, 'utf8'), ca: fs.readFileSync(certs.caCert, 'utf8') };
+  const cp = await startControlPlane({ dataDir: paths.dataDir, port: Number(values.port), tokens, tls, log });
+  const sig = await untilSignal();
+  log(`${sig}: shutting down`);
+  await cp.close();
+  return 0;
+}
+
+export async function nodeAgentCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, node: { type: 'string' } } });
+  if (!values.cluster || !values.node) throw new UsageError('usage: ambit node-agent --cluster NAME --node nodeN (started by ambit cluster up)');
+  const cluster = values.cluster;
+  const node = values.node;
+  const paths = clusterPaths(cluster);
+  const info = readClusterInfo(cluster);
+  if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
+  const entry = readTokens(paths.tokens).find((t) => t.role === 'node' && t.node === node);
+  if (!entry) throw new Error(`no credential for ${node} in ${paths.tokens}`);
+  const log = logger(`node-agent/${node}`);
+  const idx = nodeIndex(node);
+  const agent = new NodeAgent({
+    client: new KubeClient({ baseUrl: `https://127.0.0.1:${info.apiPort}`, token: entry.token, ca: fs.readFileSync(apiCertPaths(paths.root).caCert, 'utf8') }),
+    runtime: new NetnsPodRuntime({ cluster, nodeIndex: idx }),
+    nodeIndex: idx,
+    nodeNetns: nodeNetns(cluster, node),
+    paths,
+    log,
+  });
+  await agent.start();
+  log('started');
+  const sig = await untilSignal();
+  log(`${sig}: stopping pods`);
+  await agent.stop();
+  return 0;
+}

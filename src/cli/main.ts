@@ -1,0 +1,90 @@
+// `ambit` command dispatch. Commands return exit codes; errors print one clear line.
+import { KubeApiError, ConnectionError } from '../client/kube-client.js';
+import { appCommand } from './commands/app.js';
+import { applyCommand } from './commands/apply.js';
+import { clusterCommand } from './commands/cluster.js';
+import { controlPlaneCommand, nodeAgentCommand } from './commands/daemons.js';
+import { demoCommand } from './commands/demo.js';
+import { execCommand, logsCommand } from './commands/pods.js';
+import { deleteCommand, getCommand, labelCommand, scaleCommand } from './commands/resources.js';
+import { makeCtx, UsageError } from './context.js';
+
+const USAGE = `ambit: a sidecarless service mesh, with a local cluster made of network namespaces
+
+cluster:
+  ambit cluster up [--nodes 2] [--name NAME] [--api-port P]   create the local cluster (root)
+  ambit cluster down [--force]                               remove it (--force: also leftovers of a crash)
+  ambit cluster status
+resources (kubectl habits):
+  ambit apply -f FILE|DIR|-
+  ambit get KIND [NAME] [-n NS|-A] [-o wide|yaml|json] [-l SELECTOR]
+  ambit delete -f FILE | KIND NAME... [-n NS] [--force]
+  ambit scale deployment/NAME --replicas N [-n NS]
+  ambit label namespace|pod NAME k=v [k-] [--overwrite]
+  ambit exec POD [-n NS] -- CMD [ARGS...]
+  ambit logs POD [-n NS] [-f]
+apps (pod commands):
+  ambit app echo [--http-port 8080] [--tcp-port 9000]
+  ambit app load --url URL --rate RPS [--duration 10s] [--connections 4] [--payload 1024] [--json]
+  ambit demo                                                  the guided demo (examples/demo)
+global: --cluster NAME (or AMBIT_CLUSTER) selects the cluster (default: local)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let cluster: string | undefined;
+  const args = [...argv];
+  const ci = args.indexOf('--cluster');
+  if (ci >= 0 && args[0] !== 'control-plane' && args[0] !== 'node-agent') {
+    cluster = args[ci + 1];
+    args.splice(ci, 2);
+  }
+  const [cmd, ...rest] = args;
+  const ctx = makeCtx(cluster);
+  try {
+    switch (cmd) {
+      case 'cluster':
+        return await clusterCommand(ctx, rest);
+      case 'apply':
+        return await applyCommand(ctx, rest);
+      case 'get':
+        return await getCommand(ctx, rest);
+      case 'delete':
+        return await deleteCommand(ctx, rest);
+      case 'scale':
+        return await scaleCommand(ctx, rest);
+      case 'label':
+        return await labelCommand(ctx, rest);
+      case 'exec':
+        return await execCommand(ctx, rest);
+      case 'logs':
+        return await logsCommand(ctx, rest);
+      case 'app':
+        return await appCommand(rest);
+      case 'demo':
+        return await demoCommand(ctx, rest);
+      case 'control-plane':
+        return await controlPlaneCommand(rest);
+      case 'node-agent':
+        return await nodeAgentCommand(rest);
+      case 'version':
+      case '--version':
+        ctx.out('ambit 0.1.0\n');
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        ctx.out(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        ctx.err(`unknown command '${cmd}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    const err = e as Error & { code?: unknown };
+    if (e instanceof KubeApiError) ctx.err(`Error from server (${e.reason}): ${e.message}\n`);
+    else if (e instanceof ConnectionError || typeof err.code === 'string') ctx.err(`error: ${err.message}\n`);
+    else ctx.err(`error: ${err.stack ?? err.message}\n`);
+    return e instanceof UsageError || (err.code as string | undefined)?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}

@@ -1,0 +1,275 @@
+// `ambit cluster up|down|status`: creates the cluster network, writes credentials, starts
+// the control plane and one node agent per node as background processes, and removes all
+// of it again (also after a crash, by naming prefix and by namespace membership).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TokenEntry } from '../apiserver/auth.js';
+import { KubeClient } from '../client/kube-client.js';
+import { K } from '../controllers/kinds.js';
+import { apiCertPaths, createApiCerts } from './api-certs.js';
+import { isRoot, NotRootError, requireTools } from '../platform/exec.js';
+import { nodeIsReady, type NodeObject } from '../model/core/types.js';
+import { MAX_NODES, nodeName, validateClusterName } from './addressing.js';
+import { createClusterNetwork, destroyClusterNetwork } from './net/fabric.js';
+import { findLeftovers, isEmpty, removeLeftovers } from './net/leftovers.js';
+import { clusterPaths, type ClusterPaths } from './paths.js';
+
+export interface ClusterInfo {
+  name: string;
+  nodes: number;
+  apiPort: number;
+  createdAt: string;
+  pids: { controlPlane: number; nodes: Record<string, number> };
+}
+
+export const DEFAULT_CLUSTER = 'local';
+export const DEFAULT_API_PORT = 6443;
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'ambit.js');
+
+export class ClusterError extends Error {
+  readonly code = 'CLUSTER';
+}
+
+export function readClusterInfo(name: string): ClusterInfo | undefined {
+  const p = clusterPaths(name);
+  try {
+    return JSON.parse(fs.readFileSync(p.clusterFile, 'utf8')) as ClusterInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A client with the cluster's admin credentials, or a ClusterError saying what to do. */
+export function adminClient(name: string): KubeClient {
+  const info = readClusterInfo(name);
+  if (!info) throw new ClusterError(`cluster '${name}' is not running (no ${clusterPaths(name).clusterFile}). Start it with: ambit cluster up${name === DEFAULT_CLUSTER ? '' : ` --name ${name}`}`);
+  const tokens = JSON.parse(fs.readFileSync(clusterPaths(name).tokens, 'utf8')) as TokenEntry[];
+  const admin = tokens.find((t) => t.role === 'admin');
+  if (!admin) throw new ClusterError(`no admin token in ${clusterPaths(name).tokens}`);
+  const ca = fs.readFileSync(apiCertPaths(clusterPaths(name).root).caCert, 'utf8');
+  return new KubeClient({ baseUrl: `https://127.0.0.1:${info.apiPort}`, token: admin.token, ca });
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function pickPort(requested: number | undefined): Promise<number> {
+  if (requested !== undefined) {
+    if (!(await portFree(requested))) throw new ClusterError(`port ${requested} on 127.0.0.1 is in use; pick another with --api-port`);
+    return requested;
+  }
+  for (let p = DEFAULT_API_PORT; p < DEFAULT_API_PORT + 50; p++) if (await portFree(p)) return p;
+  throw new ClusterError(`no free port in ${DEFAULT_API_PORT}-${DEFAULT_API_PORT + 49}; pass --api-port`);
+}
+
+function writeSecret(file: string, content: string): void {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+function kubeconfig(name: string, port: number, token: string, caPem: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    `current-context: ambit-${name}`,
+    'clusters:',
+    `- name: ambit-${name}`,
+    '  cluster:',
+    `    server: https://127.0.0.1:${port}`,
+    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
+    'contexts:',
+    `- name: ambit-${name}`,
+    '  context:',
+    `    cluster: ambit-${name}`,
+    `    user: ambit-${name}-admin`,
+    '    namespace: default',
+    'users:',
+    `- name: ambit-${name}-admin`,
+    '  user:',
+    `    token: ${token}`,
+    '',
+  ].join('\n');
+}
+
+function startDaemon(args: string[], logFile: string): number {
+  const out = fs.openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  child.unref();
+  if (!child.pid) throw new ClusterError(`could not start ${args[0]}`);
+  return child.pid;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+  throw new ClusterError(`${what} did not become ready within ${timeoutMs / 1000}s. Last lines of ${logFile}:\n${tail}`);
+}
+
+export interface UpOptions {
+  name: string;
+  nodes: number;
+  apiPort?: number;
+  progress: (msg: string) => void;
+}
+
+export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
+  const bad = validateClusterName(opts.name);
+  if (bad) throw new ClusterError(bad);
+  if (!isRoot()) throw new NotRootError('ambit cluster up');
+  requireTools(['ip', 'nft', 'curl', 'bash', 'timeout', 'openssl']);
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) throw new ClusterError(`--nodes must be 1-${MAX_NODES}`);
+  const existing = readClusterInfo(opts.name);
+  if (existing && pidAlive(existing.pids.controlPlane)) {
+    throw new ClusterError(`cluster '${opts.name}' is already up (API on 127.0.0.1:${existing.apiPort}). Use it, or remove it with: ambit cluster down${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
+  }
+  const left = findLeftovers(opts.name);
+  if (!isEmpty(left)) {
+    throw new ClusterError(`leftovers of an earlier cluster '${opts.name}' exist (${left.netns.length} namespaces, ${left.pids.length} processes). Remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
+  }
+  const paths = clusterPaths(opts.name);
+  fs.rmSync(paths.root, { recursive: true, force: true });
+  for (const d of [paths.root, paths.dataDir, paths.logs, paths.pods, paths.bin]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  // Pods run `ambit app ...` through this shim: same node binary, same build.
+  fs.writeFileSync(path.join(paths.bin, 'ambit'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
+  const port = await pickPort(opts.apiPort);
+
+  const tokens: TokenEntry[] = [{ token: randomBytes(32).toString('hex'), user: 'admin', role: 'admin' }];
+  for (let i = 1; i <= opts.nodes; i++) tokens.push({ token: randomBytes(32).toString('hex'), user: `system:node:${nodeName(i)}`, role: 'node', node: nodeName(i) });
+  writeSecret(paths.tokens, JSON.stringify(tokens, null, 2));
+  const certs = createApiCerts(paths.root);
+  writeSecret(paths.kubeconfig, kubeconfig(opts.name, port, tokens[0]!.token, fs.readFileSync(certs.caCert, 'utf8')));
+
+  try {
+    opts.progress(`creating network: fabric + ${opts.nodes} node namespaces`);
+    await createClusterNetwork(opts.name, opts.nodes);
+    opts.progress(`starting control plane on 127.0.0.1:${port}`);
+    const cpLog = path.join(paths.logs, 'control-plane.log');
+    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {} } };
+    info.pids.controlPlane = startDaemon(['control-plane', '--cluster', opts.name, '--port', String(port)], cpLog);
+    fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
+    const client = adminClient(opts.name);
+    await waitFor('the control plane', async () => {
+      await client.request('GET', '/api');
+      return true;
+    }, 20_000, cpLog);
+    for (let i = 1; i <= opts.nodes; i++) {
+      const n = nodeName(i);
+      opts.progress(`starting node agent ${n}`);
+      info.pids.nodes[n] = startDaemon(['node-agent', '--cluster', opts.name, '--node', n], path.join(paths.logs, `${n}.log`));
+    }
+    fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
+    await waitFor('the node agents', async () => {
+      const nodes = (await client.list(K.Node)).items as NodeObject[];
+      return nodes.filter(nodeIsReady).length >= opts.nodes;
+    }, 20_000, path.join(paths.logs, 'node1.log'));
+    opts.progress(`cluster '${opts.name}' is up: ${opts.nodes} nodes, API https://127.0.0.1:${port}`);
+    return info;
+  } catch (e) {
+    opts.progress('cluster up failed; cleaning up what it started');
+    await clusterDown({ name: opts.name, force: true, progress: () => undefined, keepLogs: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+export interface DownOptions {
+  name: string;
+  force: boolean;
+  progress: (msg: string) => void;
+  /** Keep logs (used when `up` fails, so the user can read why). */
+  keepLogs?: boolean;
+}
+
+async function stopPid(pid: number, graceMs: number): Promise<void> {
+  if (!pidAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pidAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+  if (pidAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export async function clusterDown(opts: DownOptions): Promise<void> {
+  if (!isRoot()) throw new NotRootError('ambit cluster down');
+  const info = readClusterInfo(opts.name);
+  const paths = clusterPaths(opts.name);
+  if (!info && !opts.force) {
+    const left = findLeftovers(opts.name);
+    if (isEmpty(left)) throw new ClusterError(`cluster '${opts.name}' is not running; nothing to remove`);
+    throw new ClusterError(`cluster '${opts.name}' has no state file but leftovers exist; remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
+  }
+  if (info) {
+    // Node agents first: they stop their pods and remove the pod namespaces.
+    opts.progress('stopping node agents and their pods');
+    await Promise.all(Object.values(info.pids.nodes).map((pid) => stopPid(pid, 15_000)));
+    opts.progress('stopping control plane');
+    await stopPid(info.pids.controlPlane, 5000);
+  }
+  opts.progress('removing namespaces');
+  await destroyClusterNetwork(opts.name);
+  const rest = findLeftovers(opts.name);
+  if (!isEmpty(rest)) await removeLeftovers(rest);
+  if (opts.keepLogs) {
+    for (const f of [paths.clusterFile, paths.tokens, paths.kubeconfig]) fs.rmSync(f, { force: true });
+  } else {
+    fs.rmSync(paths.root, { recursive: true, force: true });
+  }
+  opts.progress(`cluster '${opts.name}' removed`);
+}
+
+export interface ClusterStatus {
+  info?: ClusterInfo;
+  controlPlane: boolean;
+  nodes: { name: string; agent: boolean; ready: boolean }[];
+  paths: ClusterPaths;
+}
+
+export async function clusterStatus(name: string): Promise<ClusterStatus> {
+  const paths = clusterPaths(name);
+  const info = readClusterInfo(name);
+  if (!info) return { controlPlane: false, nodes: [], paths };
+  let readyNodes = new Set<string>();
+  const cp = pidAlive(info.pids.controlPlane);
+  if (cp) {
+    const items = (await adminClient(name).list(K.Node).catch(() => ({ items: [] }))).items as NodeObject[];
+    readyNodes = new Set(items.filter(nodeIsReady).map((n) => n.metadata.name!));
+  }
+  return {
+    info,
+    controlPlane: cp,
+    nodes: Object.entries(info.pids.nodes).map(([n, pid]) => ({ name: n, agent: pidAlive(pid), ready: readyNodes.has(n) })),
+    paths,
+  };
+}

@@ -1,0 +1,176 @@
+// The node agent (kubelet + kube-proxy + DNS roles for one node). It learns everything
+// through list/watch on the API server: the pods bound to its node, and all Services
+// and Endpoints for service rules and name resolution.
+import * as fs from 'node:fs';
+import type { KubeClient } from '../client/kube-client.js';
+import { KubeApiError } from '../client/kube-client.js';
+import { Informer } from '../client/informer.js';
+import { nodeFabricIP, nodeName as nodeNameOf, podCIDR } from '../cluster/addressing.js';
+import { Ipam } from '../cluster/ipam.js';
+import { applyServiceRules, renderServiceRules } from '../cluster/net/service-proxy.js';
+import type { PodRuntime } from '../cluster/runtime.js';
+import { podLogPath, type ClusterPaths } from '../cluster/paths.js';
+import { K } from '../controllers/kinds.js';
+import type { Logger } from '../lib/log.js';
+import type { Endpoints, NodeObject, Pod, Service } from '../model/core/types.js';
+import { PodWorker } from './pod-worker.js';
+import { hostEntries, searchDomains, serviceRules } from './service-view.js';
+
+export interface NodeAgentConfig {
+  client: KubeClient;
+  runtime: PodRuntime;
+  nodeIndex: number;
+  nodeNetns: string;
+  paths: ClusterPaths;
+  log: Logger;
+}
+
+const HEARTBEAT_MS = 20_000;
+
+export class NodeAgent {
+  readonly nodeName: string;
+  readonly pods: Informer;
+  readonly services: Informer;
+  readonly endpoints: Informer;
+  readonly #ipam: Ipam;
+  readonly #workers = new Map<string, PodWorker>();
+  /** Pods being set up or torn down, so events for them wait their turn. */
+  readonly #busy = new Map<string, Promise<void>>();
+  #rulesTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #lastRules = '';
+
+  constructor(readonly cfg: NodeAgentConfig) {
+    this.nodeName = nodeNameOf(cfg.nodeIndex);
+    this.#ipam = new Ipam(cfg.nodeIndex);
+    this.pods = new Informer(cfg.client, K.Pod, undefined, { fieldSelector: `spec.nodeName=${this.nodeName}` }, cfg.log);
+    this.services = new Informer(cfg.client, K.Service, undefined, {}, cfg.log);
+    this.endpoints = new Informer(cfg.client, K.Endpoints, undefined, {}, cfg.log);
+    this.pods.on((type, o) => this.#serialize(`${o.metadata.namespace}/${o.metadata.name}`, () => this.#onPod(type, o as Pod)));
+    this.services.on(() => this.#scheduleNetworkSync());
+    this.endpoints.on(() => this.#scheduleNetworkSync());
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(this.cfg.paths.pods, { recursive: true });
+    await this.#registerNode();
+    this.#heartbeat = setInterval(() => void this.#registerNode().catch((e: Error) => this.cfg.log(`heartbeat: ${e.message}`)), HEARTBEAT_MS);
+    await Promise.all([this.services.start(), this.endpoints.start()]);
+    this.#syncNetwork();
+    await this.pods.start();
+  }
+
+  /** Stops every pod on this node (cluster down). */
+  async stop(): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.pods.stop();
+    this.services.stop();
+    this.endpoints.stop();
+    await Promise.all([...this.#workers.values()].map((w) => w.stop(2).catch(() => undefined)));
+    this.#workers.clear();
+  }
+
+  #serialize(key: string, fn: () => Promise<void>): void {
+    const prev = this.#busy.get(key) ?? Promise.resolve();
+    const next = prev.then(fn).catch((e: Error) => this.cfg.log(`pod ${key}: ${e.message}`));
+    this.#busy.set(key, next);
+    void next.then(() => {
+      if (this.#busy.get(key) === next) this.#busy.delete(key);
+    });
+  }
+
+  async #onPod(type: string, pod: Pod): Promise<void> {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const worker = this.#workers.get(key);
+    if (type === 'DELETED' || pod.metadata.deletionTimestamp) {
+      if (worker && worker.sandbox) {
+        this.#workers.delete(key);
+        await worker.stop(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
+        this.#ipam.release(worker.sandbox.podIP);
+        this.cfg.log(`pod ${key}: stopped and removed`);
+      }
+      if (type !== 'DELETED') {
+        await this.cfg.client.delete(K.Pod, pod.metadata.namespace, pod.metadata.name!, 0).catch((e: unknown) => {
+          if (!(e instanceof KubeApiError && e.status === 404)) throw e;
+        });
+      }
+      return;
+    }
+    if (worker) {
+      worker.update(pod);
+      return;
+    }
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    // A pod we ran before an agent restart keeps its IP; its old processes are gone.
+    const previousIP = pod.status?.podIP;
+    let ip: string;
+    if (previousIP && previousIP.startsWith(`10.0.${this.cfg.nodeIndex}.`)) {
+      this.#ipam.restore(previousIP, key);
+      ip = previousIP;
+      await this.cfg.runtime.destroySandbox({ podIP: ip, netns: '' }).catch(() => undefined);
+    } else {
+      ip = this.#ipam.allocate(key);
+    }
+    const sandbox = await this.cfg.runtime.createSandbox({ namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! }, ip);
+    this.cfg.runtime.writeDns(sandbox, hostEntries(this.services.list() as Service[], pod.metadata.namespace!), searchDomains(pod.metadata.namespace!));
+    const w = new PodWorker(pod, sandbox, {
+      client: this.cfg.client,
+      runtime: this.cfg.runtime,
+      nodeName: this.nodeName,
+      nodeNetns: this.cfg.nodeNetns,
+      hostIP: nodeFabricIP(this.cfg.nodeIndex),
+      logPath: podLogPath(this.cfg.paths, pod.metadata.namespace!, pod.metadata.name!),
+      binDir: this.cfg.paths.bin,
+      log: this.cfg.log,
+    });
+    this.#workers.set(key, w);
+    await w.start();
+  }
+
+  #scheduleNetworkSync(): void {
+    if (this.#rulesTimer) return;
+    this.#rulesTimer = setTimeout(() => {
+      this.#rulesTimer = undefined;
+      this.#syncNetwork();
+    }, 50);
+  }
+
+  #syncNetwork(): void {
+    const services = this.services.list() as Service[];
+    const script = renderServiceRules(serviceRules(services, this.endpoints.list() as Endpoints[]));
+    if (script !== this.#lastRules) {
+      this.#lastRules = script;
+      applyServiceRules(this.cfg.nodeNetns, script).catch((e: Error) => {
+        this.#lastRules = '';
+        this.cfg.log(`service rules: ${e.message}`);
+      });
+    }
+    for (const w of this.#workers.values()) {
+      const ns = w.key.split('/')[0]!;
+      try {
+        this.cfg.runtime.writeDns(w.sandbox, hostEntries(services, ns), searchDomains(ns));
+      } catch (e) {
+        this.cfg.log(`dns for ${w.key}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async #registerNode(): Promise<void> {
+    const node: NodeObject = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' } },
+      spec: { podCIDR: podCIDR(this.cfg.nodeIndex), podCIDRs: [podCIDR(this.cfg.nodeIndex)] },
+      status: {
+        conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', message: 'ambit node agent is running', lastHeartbeatTime: new Date().toISOString() }],
+        addresses: [{ type: 'InternalIP', address: nodeFabricIP(this.cfg.nodeIndex) }, { type: 'Hostname', address: this.nodeName }],
+      },
+    };
+    const cur = await this.cfg.client.getOrUndefined(K.Node, undefined, this.nodeName);
+    if (!cur) {
+      await this.cfg.client.create(K.Node, node);
+    }
+    await this.cfg.client.patch(K.Node, undefined, this.nodeName, { status: node.status }, 'status');
+  }
+}
