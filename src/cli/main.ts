@@ -15,6 +15,7 @@ cluster:
   ambit cluster up [--nodes 2] [--name NAME] [--api-port P]   create the local cluster (root)
   ambit cluster down [--force]                               remove it (--force: also leftovers of a crash)
   ambit cluster status
+  ambit cluster restart control-plane                        restart it (state is kept on disk)
 resources (kubectl habits):
   ambit apply -f FILE|DIR|-
   ambit get KIND [NAME] [-n NS|-A] [-o wide|yaml|json] [-l SELECTOR]

@@ -195,6 +195,26 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
   }
 }
 
+/** Restarts the control plane process (also after it crashed); node agents reconnect by themselves. */
+export async function restartControlPlane(name: string, progress: (m: string) => void): Promise<ClusterInfo> {
+  if (!isRoot()) throw new NotRootError('ambit cluster restart');
+  const info = readClusterInfo(name);
+  if (!info) throw new ClusterError(`cluster '${name}' is not running; start it with: ambit cluster up`);
+  const paths = clusterPaths(name);
+  progress(`stopping control plane (pid ${info.pids.controlPlane})`);
+  await stopPid(info.pids.controlPlane, 5000);
+  const cpLog = path.join(paths.logs, 'control-plane.log');
+  info.pids.controlPlane = startDaemon(['control-plane', '--cluster', name, '--port', String(info.apiPort)], cpLog);
+  fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
+  const client = adminClient(name);
+  await waitFor('the control plane', async () => {
+    await client.request('GET', '/api');
+    return true;
+  }, 20_000, cpLog);
+  progress(`control plane running again (pid ${info.pids.controlPlane})`);
+  return info;
+}
+
 export interface DownOptions {
   name: string;
   force: boolean;

@@ -1,6 +1,6 @@
 // `ambit cluster up|down|status`.
 import { parseArgs } from 'node:util';
-import { clusterDown, clusterStatus, clusterUp } from '../../cluster/lifecycle.js';
+import { clusterDown, clusterStatus, clusterUp, restartControlPlane } from '../../cluster/lifecycle.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 
@@ -8,6 +8,7 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
+    allowPositionals: true,
     options: { name: { type: 'string' }, nodes: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' } },
   });
   const name = values.name ?? ctx.cluster;
@@ -19,6 +20,12 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
       ctx.out(`kubeconfig: /var/lib/ambit/${name}/kubeconfig (export KUBECONFIG=... to use kubectl)\n`);
       ctx.out(`next: ambit${flag} apply -f examples/demo; ambit${flag} get pods -A -o wide\n`);
       void info;
+      return 0;
+    }
+    case 'restart': {
+      const what = rest.find((a) => !a.startsWith('-'));
+      if (what !== 'control-plane') throw new UsageError('usage: ambit cluster restart control-plane');
+      await restartControlPlane(name, progress);
       return 0;
     }
     case 'down':
@@ -36,6 +43,6 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
       return st.controlPlane && st.nodes.every((n) => n.agent && n.ready) ? 0 : 1;
     }
     default:
-      throw new UsageError('usage: ambit cluster up [--nodes N] [--name NAME] [--api-port P] | down [--force] | status');
+      throw new UsageError('usage: ambit cluster up [--nodes N] [--name NAME] [--api-port P] | down [--force] | status | restart control-plane');
   }
 }
