@@ -168,3 +168,43 @@ describe('local cluster end to end', { skip, timeout: 240_000 }, () => {
     assert.match(ambit('get', 'pods').err, /is not running/);
   });
 });
+
+describe('crash leftovers and coexisting clusters', { skip, timeout: 120_000 }, () => {
+  const other = `f${process.pid % 100000}${Math.floor(Math.random() * 100)}`.slice(0, 12);
+  const envB = { ...env, AMBIT_CLUSTER: other };
+  const b = (...args: string[]): { code: number; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { env: envB, encoding: 'utf8', timeout: 120_000 });
+    return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
+  };
+
+  after(() => {
+    b('cluster', 'down', '--force');
+    ambit('cluster', 'down', '--force');
+  });
+
+  test('two clusters with different names run side by side with the same addresses', () => {
+    assert.equal(ambit('cluster', 'up', '--nodes', '1').code, 0);
+    const r = b('cluster', 'up', '--nodes', '1');
+    assert.equal(r.code, 0, r.err);
+    for (const run of [ambit, b]) assert.match(run('get', 'nodes').out, /node1\s+Ready/);
+    assert.equal(ambit('cluster', 'down').code, 0);
+    assert.match(b('get', 'nodes').out, /node1\s+Ready/, 'removing one cluster leaves the other alone');
+  });
+
+  test('after a crash that lost the state file, down --force still finds and removes everything', async () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: sleeper\nspec:\n  containers:\n  - name: s\n    command: ["sleep", "600"]\n';
+    const file = path.join(stateDir, 'sleeper.yaml');
+    fs.writeFileSync(file, pod);
+    assert.equal(b('apply', '-f', file).code, 0);
+    await eventually('sleeper running', () => (/Running/.test(b('get', 'pods').out) ? true : undefined));
+    const info = JSON.parse(fs.readFileSync(path.join(stateDir, other, 'cluster.json'), 'utf8')) as { pids: { controlPlane: number; nodes: Record<string, number> } };
+    for (const pid of [info.pids.controlPlane, ...Object.values(info.pids.nodes)]) process.kill(pid, 'SIGKILL');
+    fs.rmSync(path.join(stateDir, other, 'cluster.json'));
+    const refused = b('cluster', 'down');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /down --force/);
+    assert.equal(b('cluster', 'up').code !== 0 && /leftovers/.test(b('cluster', 'up').err), true, 'up refuses to start over leftovers');
+    assert.equal(b('cluster', 'down', '--force').code, 0);
+    assert.deepEqual(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`ambit-${other}-`)), []);
+  });
+});

@@ -25,6 +25,10 @@ function zodErrors(error: z.ZodError): FieldError[] {
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' });
+    } else if (issue.code === 'invalid_key' && issue.issues[0]) {
+      // A record key failed its own schema (a bad label key): report that schema's rule,
+      // not zod's generic "Invalid key in record".
+      out.push({ path: formatPath(issue.path), message: issue.issues[0].message });
     } else if (issue.code === 'invalid_union' && issue.message === 'Invalid input') {
       out.push({ path: formatPath(issue.path), message: 'has an invalid value' });
     } else {

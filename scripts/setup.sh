@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One-command setup on a fresh Debian 12 machine (as root): installs the system tools
+# Ambit drives (ip, nft, curl, openssl, iperf3, kubectl), the npm dependencies, builds,
+# and runs the demo. `--deps-only` stops after installing and building (used by CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup needs root: Ambit creates network namespaces, veth links and nftables rules. Run: sudo bash scripts/setup.sh" >&2
+  exit 1
+fi
+
+# tool -> Debian package
+declare -A PKG=([ip]=iproute2 [nft]=nftables [curl]=curl [openssl]=openssl [iperf3]=iperf3 [kubectl]=kubernetes-client [timeout]=coreutils [bash]=bash [ps]=procps)
+missing=()
+for tool in "${!PKG[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${PKG[$tool]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "» installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "Ambit needs Node.js >= 20 (24 LTS recommended); found $(node -v 2>/dev/null || echo none)." >&2
+  exit 1
+fi
+[ "$node_major" -lt 24 ] && echo "note: Node $(node -v) works; Node 24 LTS is recommended (Node 20 is end-of-life)."
+
+echo "» installing npm dependencies"
+npm ci --no-audit --no-fund --loglevel=error
+echo "» building"
+npm run build --silent
+
+[ "${1:-}" = "--deps-only" ] && exit 0
+exec node dist/src/bin/ambit.js demo
