@@ -132,6 +132,34 @@ describe('local cluster end to end', { skip, timeout: 240_000 }, () => {
     for (let i = 0; i < 5; i++) assert.equal(curlFrom(client, 'http://echo.demo/').pod, only);
   });
 
+  test('restartPolicy restarts crashing containers with backoff, and readiness gates endpoints', async () => {
+    const file = path.join(stateDir, 'lifecycle.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: crasher, namespace: demo}\nspec:\n  containers:\n  - name: c\n    command: ["sh", "-c", "echo crashing; exit 3"]',
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: oneshot, namespace: demo}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    command: ["true"]',
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: unready, namespace: demo, labels: {app: unready}}\nspec:\n  containers:\n  - name: c\n    command: ["sleep", "600"]\n    readinessProbe: {tcpSocket: {port: 7777}, periodSeconds: 1}',
+        'apiVersion: v1\nkind: Service\nmetadata: {name: unready, namespace: demo}\nspec:\n  selector: {app: unready}\n  ports: [{port: 80, targetPort: 7777}]',
+      ].join('\n---\n'),
+    );
+    ok('apply', '-f', file);
+    const statusOf = (name: string): { phase?: string; containerStatuses?: { restartCount: number; state?: { waiting?: { reason: string } } }[] } =>
+      json<Obj>('get', 'pod', name, '-n', 'demo').status as never;
+    await eventually('crasher restarted twice', () => ((statusOf('crasher').containerStatuses?.[0]?.restartCount ?? 0) >= 2 ? true : undefined), 20_000);
+    assert.match(ok('get', 'pod', 'crasher', '-n', 'demo'), /CrashLoopBackOff|Running/);
+    assert.match(ok('logs', 'crasher', '-n', 'demo'), /crashing\ncrashing/);
+    await eventually('oneshot Succeeded', () => (statusOf('oneshot').phase === 'Succeeded' ? true : undefined));
+    await eventually('unready listed as not ready', () => {
+      const ep = json<{ subsets?: { addresses?: unknown[]; notReadyAddresses?: { ip: string }[] }[] }>('get', 'endpoints', 'unready', '-n', 'demo');
+      return ep.subsets?.[0]?.notReadyAddresses?.length === 1 && !ep.subsets[0]!.addresses ? true : undefined;
+    });
+    const vip = json<Obj>('get', 'service', 'unready', '-n', 'demo').spec['clusterIP'] as string;
+    const r = ambit('exec', client, '-n', 'demo', '--', 'curl', '-s', '--max-time', '3', `http://${vip}/`);
+    assert.equal(r.code, 7, 'a Service without ready endpoints refuses connections at once (curl exit 7)');
+    ok('delete', '-f', file);
+  });
+
   test('a control-plane crash and restart keeps every resource, and the cluster keeps working', async () => {
     const before = ['namespaces', 'serviceaccounts', 'services', 'deployments', 'pods', 'endpoints'].map((k) => ok('get', k, '-A', '-o', 'json'));
     const info = JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { pids: { controlPlane: number } };
