@@ -177,7 +177,17 @@ export class KubeClient {
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl);
             buf = buf.slice(nl + 1);
-            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
+            if (!line.trim()) continue;
+            let ev: WatchEvent;
+            try {
+              ev = JSON.parse(line) as WatchEvent;
+            } catch {
+              // A garbled stream is dropped; the informer reconnects from its last resourceVersion.
+              req.destroy();
+              resolve();
+              return;
+            }
+            onEvent(ev);
           }
         });
         res.on('end', () => resolve());

@@ -112,7 +112,17 @@ export class NodeAgent {
     } else {
       ip = this.#ipam.allocate(key);
     }
-    const sandbox = await this.cfg.runtime.createSandbox({ namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! }, ip);
+    let sandbox;
+    try {
+      sandbox = await this.cfg.runtime.createSandbox({ namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! }, ip);
+    } catch (e) {
+      this.#ipam.release(ip);
+      const message = `creating the pod sandbox failed: ${(e as Error).message}`;
+      await this.cfg.client
+        .patch(K.Pod, pod.metadata.namespace, pod.metadata.name!, { status: { phase: 'Pending', reason: 'SandboxFailed', message } }, 'status')
+        .catch(() => undefined);
+      throw new Error(message);
+    }
     this.cfg.runtime.writeDns(sandbox, hostEntries(this.services.list() as Service[], pod.metadata.namespace!), searchDomains(pod.metadata.namespace!));
     const w = new PodWorker(pod, sandbox, {
       client: this.cfg.client,
