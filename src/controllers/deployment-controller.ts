@@ -36,6 +36,7 @@ export class DeploymentController {
   }
 
   stop(): void {
+    this.#queue.stop();
     this.pods.stop();
     this.deployments.stop();
   }

@@ -61,6 +61,7 @@ export class EndpointsController {
   }
 
   stop(): void {
+    this.#queue.stop();
     this.services.stop();
     this.pods.stop();
     this.endpoints.stop();

@@ -33,6 +33,7 @@ export class Scheduler {
   }
 
   stop(): void {
+    this.#queue.stop();
     this.pods.stop();
     this.nodes.stop();
   }

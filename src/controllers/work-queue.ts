@@ -4,10 +4,12 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   #scheduled = false;
   #running = false;
+  #stopped = false;
 
   constructor(readonly reconcile: (key: string) => Promise<void>, readonly log: (m: string) => void, readonly retryMs = 1000) {}
 
   add(key: string): void {
+    if (this.#stopped) return;
     this.#dirty.add(key);
     this.#kick();
   }
@@ -24,14 +26,21 @@ export class WorkQueue {
     const keys = [...this.#dirty];
     this.#dirty.clear();
     for (const k of keys) {
+      if (this.#stopped) break;
       try {
         await this.reconcile(k);
       } catch (e) {
         this.log(`reconcile ${k}: ${(e as Error).message}; retrying`);
-        setTimeout(() => this.add(k), this.retryMs);
+        if (!this.#stopped) setTimeout(() => this.add(k), this.retryMs);
       }
     }
     this.#running = false;
     if (this.#dirty.size) this.#kick();
+  }
+
+  /** Drops pending keys and refuses new ones, so a stopped controller stops retrying. */
+  stop(): void {
+    this.#stopped = true;
+    this.#dirty.clear();
   }
 }
