@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, makeInformer, type V1Pod, type V1Scale } from '@kubernetes/client-node';
 import type { KubeClient } from '../../src/client/kube-client.js';
 import { K } from '../../src/controllers/kinds.js';
 import type { Pod } from '../../src/model/core/types.js';
@@ -141,7 +141,17 @@ describe('@kubernetes/client-node', () => {
     });
     const scale = await apps.readNamespacedDeploymentScale({ namespace: 'official', name: 'web' });
     assert.deepEqual([scale.kind, scale.spec?.replicas, scale.status?.selector], ['Scale', 1, 'app=web']);
-    const replaced = await apps.replaceNamespacedDeploymentScale({ namespace: 'official', name: 'web', body: { ...scale, spec: { replicas: 2 } } });
+    // The replace carries the resourceVersion read above, and the deployment controller's
+    // status writes bump it: like any client, redo the read-modify-write on 409.
+    let replaced: V1Scale | undefined;
+    for (let attempt = 0; !replaced; attempt++) {
+      const cur = attempt === 0 ? scale : await apps.readNamespacedDeploymentScale({ namespace: 'official', name: 'web' });
+      try {
+        replaced = await apps.replaceNamespacedDeploymentScale({ namespace: 'official', name: 'web', body: { ...cur, spec: { replicas: 2 } } });
+      } catch (e) {
+        if (!(e instanceof ApiException && e.code === 409) || attempt >= 20) throw e;
+      }
+    }
     assert.equal(replaced.spec?.replicas, 2);
     await cp.waitFor('2 pods for the deployment', async () => (await core.listNamespacedPod({ namespace: 'official', labelSelector: 'app=web' })).items.length === 2);
   });
