@@ -55,6 +55,9 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
         } else container[last] = op.value ?? null;
         break;
       case 'remove':
+        if (Array.isArray(container) ? !(Number(last) < container.length) : !(last in container)) {
+          throw new ApiError('Invalid', `JSON patch op ${i}: cannot remove ${op.path}: it does not exist`);
+        }
         if (Array.isArray(container)) container.splice(Number(last), 1);
         else delete container[last];
         break;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../model/core/types.js';
 import { ApiError } from './errors.js';
-import type { Wal, WalRecord } from './wal.js';
+import type { ReplayedRecord, Wal } from './wal.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -42,7 +42,7 @@ export class Store {
     this.#rv = loaded.rv;
     for (const [k, v] of loaded.objects) this.#objects.set(k, v);
     this.#oldestResumable = loaded.rv - loaded.tail.length;
-    for (const rec of loaded.tail) this.#history.push(toEvent(rec, rec.op === 'del' ? 'DELETED' : 'MODIFIED'));
+    for (const rec of loaded.tail) this.#history.push(toEvent(rec, rec.op === 'del' ? 'DELETED' : rec.prev ? 'MODIFIED' : 'ADDED'));
     this.truncatedBytes = loaded.truncatedBytes;
   }
 
@@ -157,9 +157,9 @@ function matchesWatcher(w: Watcher, ev: StoreEvent): boolean {
   return w.kindKey === ev.kindKey && (w.namespace === undefined || w.namespace === ev.namespace);
 }
 
-function toEvent(rec: WalRecord, type: EventType): StoreEvent {
+function toEvent(rec: ReplayedRecord, type: EventType): StoreEvent {
   const [group = '', resource = '', ns = ''] = rec.key.split('/');
-  return { rv: rec.rv, type, kindKey: `${group}/${resource}`, namespace: ns, obj: rec.obj };
+  return { rv: rec.rv, type, kindKey: `${group}/${resource}`, namespace: ns, obj: rec.obj, ...(type === 'MODIFIED' && rec.prev ? { prev: rec.prev } : {}) };
 }
 
 function compareMeta(a: KubeObject, b: KubeObject): number {

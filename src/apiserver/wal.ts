@@ -19,11 +19,16 @@ interface Snapshot {
   objects: { key: string; obj: KubeObject }[];
 }
 
+/** A replayed record with what it replaced, so resumed filtered watches can tell enter/leave. */
+export interface ReplayedRecord extends WalRecord {
+  prev?: KubeObject;
+}
+
 export interface Loaded {
   rv: number;
   objects: Map<string, KubeObject>;
   /** Records replayed from the log after the snapshot (for the watch history). */
-  tail: WalRecord[];
+  tail: ReplayedRecord[];
   /** Bytes dropped from a torn tail, if any. */
   truncatedBytes: number;
 }
@@ -61,7 +66,7 @@ export class Wal {
       rv = snap.rv;
       for (const { key, obj } of snap.objects) objects.set(key, obj);
     }
-    const tail: WalRecord[] = [];
+    const tail: ReplayedRecord[] = [];
     let truncatedBytes = 0;
     if (fs.existsSync(this.#logPath)) {
       const buf = fs.readFileSync(this.#logPath);
@@ -83,9 +88,10 @@ export class Wal {
         off = nl + 1;
         if (rec.rv <= rv) continue; // already in the snapshot
         rv = rec.rv;
+        const prev = objects.get(rec.key);
         if (rec.op === 'put') objects.set(rec.key, rec.obj);
         else objects.delete(rec.key);
-        tail.push(rec);
+        tail.push(prev ? { ...rec, prev } : rec);
         this.#records++;
       }
     }

@@ -50,6 +50,7 @@ export function parseSelector(text: string): Requirement[] {
         const close = src.indexOf(')', i);
         if (close < 0) throw new SelectorError(`selector '${text}': missing ')'`);
         const values = src.slice(i + 1, close).split(',').map((v) => v.trim()).filter((v) => v !== '');
+        if (values.length === 0) throw new SelectorError(`selector '${text}': '${word} ()' needs at least one value`);
         i = close + 1;
         reqs.push({ key, op: word, values });
       } else {
@@ -60,6 +61,8 @@ export function parseSelector(text: string): Requirement[] {
     if (i < src.length) {
       if (src[i] !== ',') throw new SelectorError(`selector '${text}': expected ',' at position ${i}`);
       i++;
+      skipWs();
+      if (i >= src.length) throw new SelectorError(`selector '${text}': trailing ','`);
     }
   }
   return reqs;

@@ -19,7 +19,7 @@ export function age(created: string | undefined, now: number): string {
   const s = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
   if (s < 120) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 10) return `${m}m${s % 60}s`;
+  if (m < 10) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
   if (m < 180) return `${m}m`;
   const h = Math.floor(m / 60);
   if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
