@@ -34,6 +34,7 @@ test('watch history replayed after a restart keeps ADDED/MODIFIED and enter/leav
   try {
     const pod = (node: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { nodeName: node } });
     const s1 = new Store(new Wal(dir));
+    s1.create('core/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
     const start = s1.resourceVersion;
     s1.create('core/pods', pod('node1'));
     s1.update('core/pods', pod('node2'));
