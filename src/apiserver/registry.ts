@@ -27,7 +27,7 @@ export class Registry {
 
   /** Creates the namespaces every cluster starts with. */
   bootstrap(): void {
-    for (const name of ['default', 'kube-system']) {
+    for (const name of ['default', 'kube-system', 'istio-system']) {
       if (!this.store.get(NS_KEY, '', name)) this.create(KINDS[0]!, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     }
   }
@@ -86,7 +86,7 @@ export class Registry {
         (obj as Deployment).spec.replicas ??= 1;
         break;
     }
-    if (info.kind !== 'Endpoints' && info.kind !== 'ServiceAccount') obj.status = cur.status;
+    if (info.kind !== 'Endpoints' && info.kind !== 'ServiceAccount' && info.kind !== 'ConfigMap') obj.status = cur.status;
     return this.store.update(kindKey(info), obj, input.metadata.resourceVersion);
   }
 

@@ -15,4 +15,5 @@ export const K = {
   Endpoints: byKind('Endpoints'),
   Deployment: byKind('Deployment'),
   ServiceAccount: byKind('ServiceAccount'),
+  ConfigMap: byKind('ConfigMap'),
 };

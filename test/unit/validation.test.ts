@@ -124,8 +124,8 @@ describe('validateObject: rejected objects name the exact path', () => {
     ['an object with neither name nor generateName', { ...pod(), metadata: {} }, [{ path: 'metadata.name', message: 'required' }]],
     [
       'an unsupported kind',
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } },
-      [{ path: 'kind', message: 'unsupported kind v1/ConfigMap; supported kinds: Namespace, Node, ServiceAccount, Pod, Service, Endpoints, Deployment' }],
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } },
+      [{ path: 'kind', message: 'unsupported kind v1/Secret; supported kinds: Namespace, Node, ServiceAccount, ConfigMap, Pod, Service, Endpoints, Deployment' }],
     ],
     ['a known kind under the wrong apiVersion', { apiVersion: 'v1', kind: 'Deployment', metadata: { name: 'x' } }, [{ path: 'kind', message: 'unsupported kind v1/Deployment; Deployment is served as apiVersion apps/v1' }]],
     ['a missing kind', { apiVersion: 'v1', metadata: { name: 'x' } }, [{ path: 'kind', message: 'required' }]],

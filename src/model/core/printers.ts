@@ -95,6 +95,10 @@ const TABLES: Record<string, TableSpec> = {
       return [n.metadata.name!, nodeIsReady(n) ? 'Ready' : 'NotReady', '<none>', age(n.metadata.creationTimestamp, now), 'ambit', n.status?.addresses?.[0]?.address ?? '<none>', n.spec?.podCIDR ?? '<none>'];
     },
   },
+  ConfigMap: {
+    columns: [col('Name'), col('Data', 'integer'), col('Age')],
+    cells: (o, now) => [o.metadata.name!, Object.keys((o as { data?: Record<string, string> }).data ?? {}).length, age(o.metadata.creationTimestamp, now)],
+  },
   ServiceAccount: {
     columns: [col('Name'), col('Secrets', 'integer'), col('Age')],
     cells: (o, now) => [o.metadata.name!, 0, age(o.metadata.creationTimestamp, now)],

@@ -128,6 +128,14 @@ export const nodeSchema = z.strictObject({
   status: anyStatus,
 });
 
+export const configMapSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('ConfigMap'),
+  metadata: subdomainMeta,
+  data: z.record(z.string(), z.string()).optional(),
+  immutable: z.boolean().optional(),
+});
+
 export const serviceAccountSchema = z.strictObject({
   apiVersion: z.literal('v1'),
   kind: z.literal('ServiceAccount'),
@@ -247,6 +255,7 @@ export const endpointsSchema = z.strictObject({
 export const SCHEMAS: Record<string, z.ZodType> = {
   Namespace: namespaceSchema,
   Node: nodeSchema,
+  ConfigMap: configMapSchema,
   ServiceAccount: serviceAccountSchema,
   Pod: podSchema,
   Deployment: deploymentSchema,

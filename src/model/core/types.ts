@@ -132,3 +132,5 @@ export interface NodeObject extends KubeObject { kind: 'Node'; spec?: { podCIDR?
 
 export const nodeIsReady = (n: NodeObject): boolean =>
   n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+export interface ConfigMap extends KubeObject { kind: 'ConfigMap'; data?: Record<string, string> }
