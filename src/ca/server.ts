@@ -1,0 +1,217 @@
+// The Istio-compatible CA endpoint (istiod's :15012): gRPC over TLS serving
+// istio.v1.auth.IstioCertificateService/CreateCertificate, plus the CaAdmin service.
+//
+// A caller proves which node it is with `authorization: Bearer <node token>` (as ztunnel
+// sends its JWT) and names the pod identity it wants in metadata.ImpersonatedIdentity. It
+// gets a certificate only if a pod with that namespace/service account is scheduled on
+// its node right now (istiod's node authorizer rule), so a compromised node can obtain
+// only the identities of pods it already runs. Every issuance and refusal is logged and
+// counted; keys and tokens never are.
+import { timingSafeEqual } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { parseSpiffeId, type SpiffeId } from '../identity/spiffe.js';
+import type { Logger } from '../lib/log.js';
+import type { Counter, MetricsRegistry } from '../lib/metrics.js';
+import { addAdminService } from './admin-service.js';
+import { CaError, type CertificateAuthority } from './authority.js';
+import { loadIstioCaService, stringValue, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
+import { NodeAuthError, type NodeAuthority } from './node-auth.js';
+import type { NodePods } from './node-pods.js';
+
+export const DEFAULT_CA_PORT = 15012;
+/** Names the CA's serving certificate covers: Istio's CA_ADDRESS host, and loopback. */
+export const CA_SERVER_DNS = ['istiod.istio-system.svc', 'localhost'];
+export const CA_SERVER_IPS = ['127.0.0.1'];
+const SERVER_CERT_TTL_S = 365 * 24 * 3600;
+/** A P-256 CSR is well under 1 KiB; anything this large is not one. */
+const MAX_CSR_BYTES = 64 * 1024;
+const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
+
+export type RefusalReason = 'unauthenticated' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'bad_csr' | 'bad_ttl';
+
+/** A refused request: gRPC status, a metrics reason, and a message saying what to do. */
+class Refusal extends Error {
+  constructor(readonly status: grpc.status, readonly reason: RefusalReason, message: string) {
+    super(message);
+  }
+}
+
+export interface CaMetrics {
+  csr: Counter;
+  success: Counter;
+  authnFailure: Counter;
+  csrParsingErr: Counter;
+  signErr: Counter;
+  refusals: Counter;
+}
+
+/** istiod's citadel server counters (same names), plus refusals by reason. */
+export function caMetrics(registry: MetricsRegistry): CaMetrics {
+  return {
+    csr: registry.counter('citadel_server_csr_count', 'The number of CSRs received by Citadel server.'),
+    success: registry.counter('citadel_server_success_cert_issuance_count', 'The number of certificates issuances that have succeeded.'),
+    authnFailure: registry.counter('citadel_server_authentication_failure_count', 'The number of authentication failures.'),
+    csrParsingErr: registry.counter('citadel_server_csr_parsing_err_count', 'The number of errors occurred when parsing the CSR.'),
+    signErr: registry.counter('citadel_server_csr_sign_err_count', 'The number of errors occurred when signing the CSR.'),
+    refusals: registry.counter('ambit_ca_refusals_total', 'CSRs the CA refused, by reason.', { labelled: true }),
+  };
+}
+
+export interface CaServerOptions {
+  authority: CertificateAuthority;
+  nodeAuth: NodeAuthority;
+  /** Started by the server before it accepts calls; stopped by close(). */
+  pods: NodePods;
+  /** Bearer tokens allowed to call the CaAdmin service. */
+  adminTokens: string[];
+  metrics: CaMetrics;
+  port: number;
+  host?: string;
+  /** After a revocation or root rotation (republish root and CRL). */
+  onChange(): Promise<void>;
+  log: Logger;
+}
+
+function bearer(md: grpc.Metadata): string | undefined {
+  const v = md.get('authorization')[0];
+  const s = typeof v === 'string' ? v : v?.toString('utf8');
+  const m = s ? /^bearer\s+(\S+)\s*$/i.exec(s) : null;
+  return m?.[1];
+}
+
+function tokenIn(token: string | undefined, allowed: string[]): boolean {
+  if (!token) return false;
+  const presented = Buffer.from(token);
+  let ok = false;
+  for (const t of allowed) {
+    const want = Buffer.from(t);
+    if (want.length === presented.length && timingSafeEqual(want, presented)) ok = true;
+  }
+  return ok;
+}
+
+export class CaServer {
+  readonly #server: grpc.Server;
+  readonly #opts: CaServerOptions;
+  #port = 0;
+
+  private constructor(opts: CaServerOptions) {
+    this.#opts = opts;
+    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  static async start(opts: CaServerOptions): Promise<CaServer> {
+    const s = new CaServer(opts);
+    await opts.pods.start();
+    s.#server.addService(loadIstioCaService(), {
+      CreateCertificate: (call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, cb: grpc.sendUnaryData<IstioCertificateResponse>) => {
+        const ctx: { node?: string } = {};
+        s.#createCertificate(call, ctx).then(
+          (r) => cb(null, r),
+          (e: unknown) => cb(s.#refuse(e, call, ctx.node)),
+        );
+      },
+    });
+    addAdminService(s.#server, { authority: opts.authority, isAdmin: (md) => tokenIn(bearer(md), opts.adminTokens), onChange: opts.onChange, log: opts.log });
+    const tls = await opts.authority.issueServerCert(CA_SERVER_DNS, CA_SERVER_IPS, SERVER_CERT_TTL_S);
+    const creds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certChain), private_key: Buffer.from(tls.key) }], false);
+    const host = opts.host ?? '127.0.0.1';
+    s.#port = await new Promise<number>((resolve, reject) => {
+      s.#server.bindAsync(`${host}:${opts.port}`, creds, (err, port) => (err ? reject(new Error(`CA server cannot listen on ${host}:${opts.port}: ${err.message} (pick another CA port)`)) : resolve(port)));
+    }).catch((e: unknown) => {
+      opts.pods.stop();
+      throw e;
+    });
+    return s;
+  }
+
+  async close(): Promise<void> {
+    this.#opts.pods.stop();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, 2000);
+      this.#server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  async #createCertificate(call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, ctx: { node?: string }): Promise<IstioCertificateResponse> {
+    const { authority, metrics, log } = this.#opts;
+    metrics.csr.inc();
+    const node = this.#authenticate(call.metadata);
+    ctx.node = node;
+    const req = call.request;
+    const identity = stringValue(req.metadata?.fields?.[IMPERSONATED_IDENTITY]);
+    if (identity === undefined) {
+      throw new Refusal(grpc.status.PERMISSION_DENIED, 'no_impersonation', `node ${node} has no workload identity of its own: a node token may only request pod identities (set metadata.${IMPERSONATED_IDENTITY} to the pod's SPIFFE ID)`);
+    }
+    let id: SpiffeId;
+    try {
+      id = parseSpiffeId(identity);
+    } catch (e) {
+      throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_identity', `${IMPERSONATED_IDENTITY}: ${(e as Error).message}`);
+    }
+    if (id.trustDomain !== authority.trustDomain) {
+      throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_identity', `${identity} is not in this CA's trust domain '${authority.trustDomain}'`);
+    }
+    const nodes = this.#opts.pods.nodesFor(id.namespace, id.serviceAccount);
+    if (!nodes.includes(node)) {
+      throw new Refusal(
+        grpc.status.PERMISSION_DENIED,
+        'not_on_node',
+        `node ${node} may not obtain ${identity}: no pod with service account ${id.namespace}/${id.serviceAccount} is scheduled on ${node}` + (nodes.length ? ` (it runs on ${nodes.join(', ')})` : ''),
+      );
+    }
+    if (typeof req.csr !== 'string' || req.csr.length === 0) throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_csr', 'csr is empty: send a PEM PKCS#10 request (ECDSA P-256, empty subject, URI SAN = the identity)');
+    if (Buffer.byteLength(req.csr) > MAX_CSR_BYTES) throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_csr', `csr is ${Buffer.byteLength(req.csr)} bytes; a certificate request is at most ${MAX_CSR_BYTES}`);
+    const ttl = Number(req.validity_duration);
+    if (!Number.isFinite(ttl)) throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_ttl', `validity_duration ${String(req.validity_duration)} is not a number of seconds`);
+    let issued: Awaited<ReturnType<CertificateAuthority['sign']>>;
+    try {
+      issued = await authority.sign(req.csr, identity, ttl);
+    } catch (e) {
+      if (e instanceof CaError && e.code === 'BAD_CSR') throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_csr', e.message);
+      if (e instanceof CaError && e.code === 'BAD_TTL') throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_ttl', e.message);
+      if (e instanceof CaError && e.code === 'BAD_IDENTITY') throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_identity', e.message);
+      throw e;
+    }
+    metrics.success.inc();
+    log(`ca: issued ${identity} to node ${node} serial ${issued.serial} notAfter ${issued.notAfter.toISOString()}`);
+    return { cert_chain: issued.chain };
+  }
+
+  #authenticate(md: grpc.Metadata): string {
+    const token = bearer(md);
+    if (!token) throw new Refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'no bearer token: send `authorization: Bearer <node token>` (the ca-token ambit cluster up wrote for the node)');
+    try {
+      return this.#opts.nodeAuth.verifyNodeToken(token);
+    } catch (e) {
+      if (e instanceof NodeAuthError) throw new Refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', `node token rejected: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** Logs, counts and converts any failure into a gRPC error; internal errors stay generic to the caller. */
+  #refuse(e: unknown, call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, node = '-'): Partial<grpc.StatusObject> {
+    const { metrics, log } = this.#opts;
+    const identity = stringValue(call.request?.metadata?.fields?.[IMPERSONATED_IDENTITY]) ?? '-';
+    if (e instanceof Refusal) {
+      metrics.refusals.inc({ reason: e.reason });
+      if (e.reason === 'unauthenticated') metrics.authnFailure.inc();
+      if (e.reason === 'bad_csr') metrics.csrParsingErr.inc();
+      log(`ca: refused ${identity} to node ${node} at ${call.getPeer()} (${e.reason}): ${e.message}`);
+      return { code: e.status, details: e.message };
+    }
+    metrics.signErr.inc();
+    log(`ca: internal error signing ${identity} for node ${node}: ${(e as Error).stack ?? String(e)}`);
+    return { code: grpc.status.INTERNAL, details: 'the CA failed to sign the request; see the control-plane log' };
+  }
+}
