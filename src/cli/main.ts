@@ -12,7 +12,8 @@ import { makeCtx, UsageError } from './context.js';
 const USAGE = `ambit: a sidecarless service mesh, with a local cluster made of network namespaces
 
 cluster:
-  ambit cluster up [--nodes 2] [--name NAME] [--api-port P]   create the local cluster (root)
+  ambit cluster up [--nodes 2] [--name NAME] [--api-port P] [--trust-domain TD]
+                                                             create the local cluster (root)
   ambit cluster down [--force]                               remove it (--force: also leftovers of a crash)
   ambit cluster status
   ambit cluster restart control-plane                        restart it (state is kept on disk)

@@ -16,12 +16,21 @@ import { nodeIsReady, type NodeObject } from '../model/core/types.js';
 import { MAX_NODES, nodeName, validateClusterName } from './addressing.js';
 import { createClusterNetwork, destroyClusterNetwork } from './net/fabric.js';
 import { findLeftovers, isEmpty, removeLeftovers } from './net/leftovers.js';
-import { clusterPaths, type ClusterPaths } from './paths.js';
+import { clusterPaths, nodeCaTokenPath, type ClusterPaths } from './paths.js';
+import { NodeAuthority } from '../ca/node-auth.js';
+import { DEFAULT_CA_PORT } from '../ca/server.js';
+import { DEFAULT_METRICS_PORT } from '../control/monitoring.js';
+import { DEFAULT_TRUST_DOMAIN, validateTrustDomain } from '../identity/spiffe.js';
 
 export interface ClusterInfo {
   name: string;
   nodes: number;
   apiPort: number;
+  /** The mesh CA's gRPC/TLS port and the control plane's /metrics port (absent before the CA existed). */
+  caPort?: number;
+  metricsPort?: number;
+  /** SPIFFE trust domain of the mesh (default cluster.local). */
+  trustDomain?: string;
   createdAt: string;
   pids: { controlPlane: number; nodes: Record<string, number> };
 }
@@ -81,6 +90,57 @@ async function pickPort(requested: number | undefined): Promise<number> {
   throw new ClusterError(`no free port in ${DEFAULT_API_PORT}-${DEFAULT_API_PORT + 49}; pass --api-port`);
 }
 
+/** First free port from `start` not already `taken` by this cluster (so two clusters coexist). */
+async function firstFreePort(start: number, taken: Set<number>, what: string): Promise<number> {
+  for (let p = start; p < start + 100; p++) {
+    if (!taken.has(p) && (await portFree(p))) {
+      taken.add(p);
+      return p;
+    }
+  }
+  throw new ClusterError(`no free port for the ${what} in ${start}-${start + 99} on 127.0.0.1; stop what uses them or remove an old cluster (ambit cluster down)`);
+}
+
+/**
+ * The trust domain: --trust-domain, else the one a CA made by `ambit ca init` records in
+ * <ca>/config.json, else cluster.local. Disagreeing with an existing CA is an error.
+ */
+function chooseTrustDomain(paths: ClusterPaths, requested: string | undefined): string {
+  let existing: string | undefined;
+  try {
+    existing = (JSON.parse(fs.readFileSync(path.join(paths.ca, 'config.json'), 'utf8')) as { trustDomain?: string }).trustDomain;
+  } catch {
+    existing = undefined;
+  }
+  const td = requested ?? existing ?? DEFAULT_TRUST_DOMAIN;
+  const bad = validateTrustDomain(td);
+  if (bad) throw new ClusterError(`--trust-domain: ${bad}`);
+  if (existing && existing !== td) {
+    throw new ClusterError(`the CA in ${paths.ca} is for trust domain '${existing}', not '${td}'. Run cluster up with --trust-domain ${existing}, or remove that CA (rm -rf ${paths.ca}) to make a new one`);
+  }
+  return td;
+}
+
+/** Removes the previous cluster's state but keeps a CA directory (`ambit ca init` may have made it). */
+function resetStateDir(paths: ClusterPaths): void {
+  if (!fs.existsSync(paths.root)) return;
+  for (const e of fs.readdirSync(paths.root)) {
+    const p = path.join(paths.root, e);
+    if (p !== paths.ca) fs.rmSync(p, { recursive: true, force: true });
+  }
+}
+
+/** One CA credential per node (nodes/<node>/ca-token, 0600); the node tunnel presents it to the CA. */
+function provisionNodeTokens(paths: ClusterPaths, nodes: number): void {
+  const auth = NodeAuthority.open(paths.ca);
+  for (let i = 1; i <= nodes; i++) {
+    const n = nodeName(i);
+    const file = nodeCaTokenPath(paths, n);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeSecret(file, `${auth.issueNodeToken(n)}\n`);
+  }
+}
+
 function writeSecret(file: string, content: string): void {
   fs.writeFileSync(file, content, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
@@ -133,6 +193,8 @@ export interface UpOptions {
   name: string;
   nodes: number;
   apiPort?: number;
+  /** SPIFFE trust domain (default: the existing CA's, else cluster.local). */
+  trustDomain?: string;
   progress: (msg: string) => void;
 }
 
@@ -151,24 +213,29 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
     throw new ClusterError(`leftovers of an earlier cluster '${opts.name}' exist (${left.netns.length} namespaces, ${left.pids.length} processes). Remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
   }
   const paths = clusterPaths(opts.name);
-  fs.rmSync(paths.root, { recursive: true, force: true });
-  for (const d of [paths.root, paths.dataDir, paths.logs, paths.pods, paths.bin]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  const trustDomain = chooseTrustDomain(paths, opts.trustDomain);
+  resetStateDir(paths);
+  for (const d of [paths.root, paths.dataDir, paths.logs, paths.pods, paths.bin, paths.nodes]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   // Pods run `ambit app ...` through this shim: same node binary, same build.
   fs.writeFileSync(path.join(paths.bin, 'ambit'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
   const port = await pickPort(opts.apiPort);
+  const taken = new Set([port]);
+  const caPort = await firstFreePort(DEFAULT_CA_PORT, taken, 'CA');
+  const metricsPort = await firstFreePort(DEFAULT_METRICS_PORT, taken, 'metrics endpoint');
 
   const tokens: TokenEntry[] = [{ token: randomBytes(32).toString('hex'), user: 'admin', role: 'admin' }];
   for (let i = 1; i <= opts.nodes; i++) tokens.push({ token: randomBytes(32).toString('hex'), user: `system:node:${nodeName(i)}`, role: 'node', node: nodeName(i) });
   writeSecret(paths.tokens, JSON.stringify(tokens, null, 2));
   const certs = createApiCerts(paths.root);
   writeSecret(paths.kubeconfig, kubeconfig(opts.name, port, tokens[0]!.token, fs.readFileSync(certs.caCert, 'utf8')));
+  provisionNodeTokens(paths, opts.nodes);
 
   try {
     opts.progress(`creating network: fabric + ${opts.nodes} node namespaces`);
     await createClusterNetwork(opts.name, opts.nodes);
     opts.progress(`starting control plane on 127.0.0.1:${port}`);
     const cpLog = path.join(paths.logs, 'control-plane.log');
-    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {} } };
+    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, caPort, metricsPort, trustDomain, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {} } };
     info.pids.controlPlane = startDaemon(['control-plane', '--cluster', opts.name, '--port', String(port)], cpLog);
     fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
     const client = adminClient(opts.name);
@@ -176,6 +243,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
       await client.request('GET', '/api');
       return true;
     }, 20_000, cpLog);
+    await waitFor('the CA', async () => !(await portFree(caPort)), 20_000, cpLog);
     for (let i = 1; i <= opts.nodes; i++) {
       const n = nodeName(i);
       opts.progress(`starting node agent ${n}`);
@@ -186,7 +254,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
       const nodes = (await client.list(K.Node)).items as NodeObject[];
       return nodes.filter(nodeIsReady).length >= opts.nodes;
     }, 20_000, path.join(paths.logs, 'node1.log'));
-    opts.progress(`cluster '${opts.name}' is up: ${opts.nodes} nodes, API https://127.0.0.1:${port}`);
+    opts.progress(`cluster '${opts.name}' is up: ${opts.nodes} nodes, API https://127.0.0.1:${port}, CA 127.0.0.1:${caPort} (trust domain ${trustDomain}), metrics http://127.0.0.1:${metricsPort}/metrics`);
     return info;
   } catch (e) {
     opts.progress('cluster up failed; cleaning up what it started');
@@ -211,6 +279,8 @@ export async function restartControlPlane(name: string, progress: (m: string) =>
     await client.request('GET', '/api');
     return true;
   }, 20_000, cpLog);
+  const caPort = info.caPort;
+  if (caPort !== undefined) await waitFor('the CA', async () => !(await portFree(caPort)), 20_000, cpLog);
   progress(`control plane running again (pid ${info.pids.controlPlane})`);
   return info;
 }

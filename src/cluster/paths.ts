@@ -14,6 +14,10 @@ export interface ClusterPaths {
   logs: string;
   pods: string;
   bin: string;
+  /** The mesh CA (authority files, node-token key); kept by `cluster up` if it exists. */
+  ca: string;
+  /** Per-node credentials: nodes/<node>/ca-token. */
+  nodes: string;
 }
 
 export function clusterPaths(cluster: string, root = stateRoot()): ClusterPaths {
@@ -27,7 +31,11 @@ export function clusterPaths(cluster: string, root = stateRoot()): ClusterPaths 
     logs: path.join(dir, 'logs'),
     pods: path.join(dir, 'pods'),
     bin: path.join(dir, 'bin'),
+    ca: path.join(dir, 'ca'),
+    nodes: path.join(dir, 'nodes'),
   };
 }
 
 export const podLogPath = (p: ClusterPaths, ns: string, name: string): string => path.join(p.pods, `${ns}_${name}.log`);
+/** The node's CA credential (a node token; see ca/node-auth.ts), mode 0600. */
+export const nodeCaTokenPath = (p: ClusterPaths, node: string): string => path.join(p.nodes, node, 'ca-token');

@@ -9,13 +9,13 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
   const { values } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { name: { type: 'string' }, nodes: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' } },
+    options: { name: { type: 'string' }, nodes: { type: 'string' }, 'api-port': { type: 'string' }, 'trust-domain': { type: 'string' }, force: { type: 'boolean' } },
   });
   const name = values.name ?? ctx.cluster;
   const progress = (m: string): void => ctx.err(`» ${m}\n`);
   switch (sub) {
     case 'up': {
-      const info = await clusterUp({ name, nodes: values.nodes ? Number(values.nodes) : 2, ...(values['api-port'] ? { apiPort: Number(values['api-port']) } : {}), progress });
+      const info = await clusterUp({ name, nodes: values.nodes ? Number(values.nodes) : 2, ...(values['api-port'] ? { apiPort: Number(values['api-port']) } : {}), ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}), progress });
       const flag = name === 'local' ? '' : ` --cluster ${name}`;
       ctx.out(`kubeconfig: /var/lib/ambit/${name}/kubeconfig (export KUBECONFIG=... to use kubectl)\n`);
       ctx.out(`next: ambit${flag} apply -f examples/demo; ambit${flag} get pods -A -o wide\n`);
@@ -43,6 +43,6 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
       return st.controlPlane && st.nodes.every((n) => n.agent && n.ready) ? 0 : 1;
     }
     default:
-      throw new UsageError('usage: ambit cluster up [--nodes N] [--name NAME] [--api-port P] | down [--force] | status | restart control-plane');
+      throw new UsageError('usage: ambit cluster up [--nodes N] [--name NAME] [--api-port P] [--trust-domain TD] | down [--force] | status | restart control-plane');
   }
 }

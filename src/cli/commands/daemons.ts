@@ -10,6 +10,7 @@ import { readClusterInfo } from '../../cluster/lifecycle.js';
 import { NetnsPodRuntime } from '../../cluster/net/netns-runtime.js';
 import { clusterPaths } from '../../cluster/paths.js';
 import { readTokens, startControlPlane } from '../../control/app.js';
+import { DEFAULT_TRUST_DOMAIN } from '../../identity/spiffe.js';
 import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { UsageError } from '../context.js';
@@ -29,7 +30,11 @@ export async function controlPlaneCommand(args: string[]): Promise<number> {
   const tokens: TokenEntry[] = readTokens(paths.tokens);
   const certs = apiCertPaths(paths.root);
   const tls = { cert: fs.readFileSync(certs.serverCert, 'utf8'), key: fs.readFileSync(certs.serverKey, 'utf8'), ca: fs.readFileSync(certs.caCert, 'utf8') };
-  const cp = await startControlPlane({ dataDir: paths.dataDir, port: Number(values.port), tokens, tls, log });
+  // The mesh CA and /metrics ports were chosen by `cluster up` (cluster.json); a cluster.json
+  // from before the CA existed runs without them.
+  const info = readClusterInfo(values.cluster);
+  const ca = info?.caPort !== undefined ? { dir: paths.ca, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, port: info.caPort } : undefined;
+  const cp = await startControlPlane({ dataDir: paths.dataDir, port: Number(values.port), tokens, tls, log, ...(ca ? { ca } : {}), ...(info?.metricsPort !== undefined ? { metricsPort: info.metricsPort } : {}) });
   const sig = await untilSignal();
   log(`${sig}: shutting down`);
   await cp.close();
