@@ -23,6 +23,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Python gRPC for the CA interoperability test (a real non-Ambit client of Istio's CA API).
+if ! /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1; then
+  echo "» installing system packages: python3-grpcio python3-protobuf"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends python3-grpcio python3-protobuf >/dev/null
+fi
+
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
   echo "Ambit needs Node.js >= 20 (24 LTS recommended); found $(node -v 2>/dev/null || echo none)." >&2

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { TokenEntry } from '../../../src/apiserver/auth.js';
 import { KubeClient } from '../../../src/client/kube-client.js';
 import { createApiCerts } from '../../../src/cluster/api-certs.js';
-import { startControlPlane, type ControlPlane } from '../../../src/control/app.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneConfig } from '../../../src/control/app.js';
 
 export const ADMIN_TOKEN = 'admin-t';
 export const NODE1_TOKEN = 'node1-t';
@@ -32,14 +32,14 @@ export class TestControlPlane {
   #cp: ControlPlane | undefined;
   readonly #clients: KubeClient[] = [];
 
-  private constructor(readonly root: string, readonly dataDir: string, readonly tls: Tls) {}
+  private constructor(readonly root: string, readonly dataDir: string, readonly tls: Tls, readonly opts: TestControlPlaneOptions) {}
 
-  static async start(prefix: string): Promise<TestControlPlane> {
+  static async start(prefix: string, opts: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     try {
       const certs = createApiCerts(root);
       const tls: Tls = { cert: fs.readFileSync(certs.serverCert, 'utf8'), key: fs.readFileSync(certs.serverKey, 'utf8'), ca: fs.readFileSync(certs.caCert, 'utf8') };
-      const t = new TestControlPlane(root, path.join(root, 'data'), tls);
+      const t = new TestControlPlane(root, path.join(root, 'data'), tls, opts);
       await t.restart();
       return t;
     } catch (e) {
@@ -53,6 +53,16 @@ export class TestControlPlane {
     return this.#cp.port;
   }
 
+  /** The running control plane (CA port, metrics port, authority when started with `ca`). */
+  get cp(): ControlPlane {
+    if (!this.#cp) throw new Error('control plane is not running');
+    return this.#cp;
+  }
+
+  get caDir(): string {
+    return path.join(this.root, 'ca');
+  }
+
   get baseUrl(): string {
     return `https://127.0.0.1:${this.port}`;
   }
@@ -60,7 +70,8 @@ export class TestControlPlane {
   /** Starts the control plane (again) on the same data dir; the port changes. */
   async restart(): Promise<void> {
     await this.stop();
-    this.#cp = await startControlPlane({ dataDir: this.dataDir, port: 0, tokens: TOKENS, tls: this.tls, log: (m) => this.logs.push(m) });
+    const extra: Partial<ControlPlaneConfig> = this.opts.ca ? { ca: { dir: this.caDir, trustDomain: this.opts.ca.trustDomain ?? 'cluster.local', port: 0, ...(this.opts.ca.crlValiditySeconds ? { crlValiditySeconds: this.opts.ca.crlValiditySeconds } : {}) }, metricsPort: 0 } : {};
+    this.#cp = await startControlPlane({ dataDir: this.dataDir, port: 0, tokens: TOKENS, tls: this.tls, log: (m) => this.logs.push(m), ...extra });
   }
 
   async stop(): Promise<void> {
@@ -140,6 +151,11 @@ export class TestControlPlane {
       req.end(data);
     });
   }
+}
+
+export interface TestControlPlaneOptions {
+  /** Also run the mesh CA (any free port, CA dir <root>/ca) and /metrics (any free port). */
+  ca?: { trustDomain?: string; crlValiditySeconds?: number };
 }
 
 export interface RawResponse {
