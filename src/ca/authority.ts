@@ -85,7 +85,8 @@ async function makeRoot(trustDomain: string): Promise<{ cert: string; key: strin
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString('pem'), key: await exportPrivateKeyPem(keys.privateKey) };
+  // toString('pem') has no final newline; bundles are concatenations, so add it.
+  return { cert: `${cert.toString('pem')}\n`, key: await exportPrivateKeyPem(keys.privateKey) };
 }
 
 function randomSerial(): string {
@@ -313,6 +314,8 @@ export class CertificateAuthority {
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        // Roots share a name across rotations; the key id lets TLS clients pick the right one.
+        await x509.AuthorityKeyIdentifierExtension.create(this.#signingCert),
       ],
     });
     const middle = this.mode === 'plug-in' ? [this.#signingPem, ...this.#intermediates] : [];
