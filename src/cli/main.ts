@@ -1,6 +1,7 @@
 // `ambit` command dispatch. Commands return exit codes; errors print one clear line.
 import { KubeApiError, ConnectionError } from '../client/kube-client.js';
 import { appCommand } from './commands/app.js';
+import { caCommand } from './commands/ca.js';
 import { applyCommand } from './commands/apply.js';
 import { clusterCommand } from './commands/cluster.js';
 import { controlPlaneCommand, nodeAgentCommand } from './commands/daemons.js';
@@ -29,6 +30,13 @@ apps (pod commands):
   ambit app echo [--http-port 8080] [--tcp-port 9000]
   ambit app load --url URL --rate RPS [--duration 10s] [--connections 4] [--payload 1024] [--json]
   ambit demo                                                  the guided demo (examples/demo)
+certificate authority (running cluster: via the CaAdmin API with the admin token; cluster not
+running: directly on <state>/<cluster>/ca, and the output says so):
+  ambit ca init [--trust-domain cluster.local] [--plugin DIR]   before cluster up: create the CA (DIR: Istio cacerts files)
+  ambit ca status                                             mode, root/signing fingerprints and expiry, counts
+  ambit ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--ttl 24h]   cert.pem, key.pem (0600), root.pem
+  ambit ca revoke --serial S | --identity spiffe://...        prints the new CRL
+  ambit ca rotate-root                                        new self-signed root; the old one stays trusted
 global: --cluster NAME (or AMBIT_CLUSTER) selects the cluster (default: local)
 `;
 
@@ -62,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
         return await logsCommand(ctx, rest);
       case 'app':
         return await appCommand(rest);
+      case 'ca':
+        return await caCommand(ctx, rest);
       case 'demo':
         return await demoCommand(ctx, rest);
       case 'control-plane':
