@@ -53,10 +53,16 @@ export function readClusterInfo(name: string): ClusterInfo | undefined {
   }
 }
 
+/** True while the process exists and is not a zombie (a killed daemon is reaped by init, not by us). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -308,6 +314,9 @@ async function stopPid(pid: number, graceMs: number): Promise<void> {
     } catch {
       /* already gone */
     }
+    // Wait for the kernel to tear it down, so callers can rely on it being gone.
+    const killDeadline = Date.now() + 3000;
+    while (Date.now() < killDeadline && fs.existsSync(`/proc/${pid}`) && pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
   }
 }
 

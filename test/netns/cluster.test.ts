@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CaClient } from '../../src/identity/ca-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = path.join(ROOT, 'dist', 'src', 'bin', 'ambit.js');
@@ -181,6 +182,38 @@ describe('local cluster end to end', { skip, timeout: 240_000 }, () => {
     await eventually('2 ready endpoints after restart', () => (readyAddresses().length === 2 ? true : undefined));
   });
 
+  test('the CA issues workload identities only to the node that runs them, and publishes roots and CRLs', async () => {
+    const info = JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { caPort: number };
+    assert.match(ok('ca', 'status'), /self-signed/);
+    const out = path.join(stateDir, 'issued');
+    ok('ca', 'issue', '--identity', 'spiffe://cluster.local/ns/demo/sa/client', '--ttl', '1h', '--out', out);
+    const verified = spawnSync('openssl', ['verify', '-CAfile', path.join(out, 'root.pem'), path.join(out, 'cert.pem')], { encoding: 'utf8' });
+    assert.match(verified.stdout, /OK/);
+    assert.match(spawnSync('openssl', ['x509', '-in', path.join(out, 'cert.pem'), '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' }).stdout, /URI:spiffe:\/\/cluster.local\/ns\/demo\/sa\/client/);
+
+    // A node agent's credential: the identity of a pod on its node, nothing else.
+    const clientNode = readyPods('client')[0]!.spec['nodeName'] as string;
+    const otherNode = clientNode === 'node1' ? 'node2' : 'node1';
+    const roots = fs.readFileSync(path.join(stateDir, cluster, 'ca', 'roots.pem'), 'utf8');
+    const caFor = (node: string): CaClient =>
+      new CaClient({ address: `127.0.0.1:${info.caPort}`, rootsPem: roots, token: () => fs.readFileSync(path.join(stateDir, cluster, 'nodes', node, 'ca-token'), 'utf8').trim() });
+    const mine = caFor(clientNode);
+    const cert = await mine.fetchCertificate('spiffe://cluster.local/ns/demo/sa/client', 600);
+    assert.equal(cert.identity, 'spiffe://cluster.local/ns/demo/sa/client');
+    mine.close();
+    const theirs = caFor(otherNode);
+    await assert.rejects(theirs.fetchCertificate('spiffe://cluster.local/ns/demo/sa/client', 600), /no pod with service account demo\/client is scheduled on/);
+    theirs.close();
+
+    assert.match(ok('get', 'configmap', 'istio-ca-root-cert', '-n', 'demo', '-o', 'yaml'), /root-cert.pem/);
+    ok('ca', 'revoke', '--serial', cert.serial);
+    await eventually('the CRL ConfigMap lists the revoked serial', () => {
+      const cm = json<{ data: Record<string, string> }>('get', 'configmap', 'istio-ca-crl', '-n', 'istio-system');
+      const text = spawnSync('openssl', ['crl', '-noout', '-text'], { input: cm.data['ca-crl.pem'], encoding: 'utf8' }).stdout;
+      return text.toUpperCase().includes(cert.serial.toUpperCase().replace(/^0+/, '')) ? true : undefined;
+    }, 10_000);
+  });
+
   test('cluster down removes every namespace, /etc/netns entry and process', async () => {
     const info = JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { pids: { controlPlane: number; nodes: Record<string, number> } };
     const podNetns = fs.readdirSync('/run/netns').filter((n) => n.startsWith(`ambit-${cluster}-pod-`));
@@ -189,7 +222,15 @@ describe('local cluster end to end', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`ambit-${cluster}-`)), []);
     assert.deepEqual(fs.existsSync('/etc/netns') ? fs.readdirSync('/etc/netns').filter((n) => n.startsWith(`ambit-${cluster}-`)) : [], []);
     for (const pid of [info.pids.controlPlane, ...Object.values(info.pids.nodes)]) {
-      assert.equal(fs.existsSync(`/proc/${pid}`), false, `pid ${pid} is gone`);
+      // Terminated: gone, or a zombie waiting for init (its parent, the CLI, exited long ago).
+      let state = 'gone';
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        /* gone */
+      }
+      assert.ok(state === 'gone' || state === 'Z', `pid ${pid} has terminated (state ${state})`);
     }
     assert.equal(fs.existsSync(path.join(stateDir, cluster)), false, 'state directory removed');
     assert.notEqual(ambit('get', 'pods').code, 0);

@@ -15,6 +15,20 @@ import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { UsageError } from '../context.js';
 
+/**
+ * Daemons end with an explicit exit once their shutdown is done, and at the latest after
+ * `deadlineMs`: a stray timer or socket must never keep a stopped daemon alive.
+ */
+async function shutdown(log: (m: string) => void, deadlineMs: number, close: () => Promise<void>): Promise<number> {
+  const watchdog = setTimeout(() => {
+    log(`shutdown did not finish within ${deadlineMs / 1000}s; exiting anyway`);
+    process.exit(1);
+  }, deadlineMs);
+  await close();
+  clearTimeout(watchdog);
+  process.exit(0);
+}
+
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -37,8 +51,7 @@ export async function controlPlaneCommand(args: string[]): Promise<number> {
   const cp = await startControlPlane({ dataDir: paths.dataDir, port: Number(values.port), tokens, tls, log, ...(ca ? { ca } : {}), ...(info?.metricsPort !== undefined ? { metricsPort: info.metricsPort } : {}) });
   const sig = await untilSignal();
   log(`${sig}: shutting down`);
-  await cp.close();
-  return 0;
+  return shutdown(log, 4000, () => cp.close());
 }
 
 export async function nodeAgentCommand(args: string[]): Promise<number> {
@@ -65,6 +78,5 @@ export async function nodeAgentCommand(args: string[]): Promise<number> {
   log('started');
   const sig = await untilSignal();
   log(`${sig}: stopping pods`);
-  await agent.stop();
-  return 0;
+  return shutdown(log, 13_000, () => agent.stop());
 }
