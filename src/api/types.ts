@@ -1,0 +1,152 @@
+// The push contract between the control plane and node tunnels: Istio's ambient xDS
+// resources (istio.workload.Workload / Service, istio.security.Authorization) as plain,
+// validated TypeScript values. Field names follow Istio's protos (camelCased); the xDS layer
+// maps them 1:1 to the wire with Istio's field numbers. Pure: no I/O.
+// Facts: ../shared/reference/ambient-spec.md §4.4-4.6.
+
+export type TunnelProtocol = 'NONE' | 'HBONE';
+export type WorkloadStatus = 'HEALTHY' | 'UNHEALTHY';
+export type WorkloadType = 'DEPLOYMENT' | 'CRONJOB' | 'POD' | 'JOB';
+
+/** A waypoint or gateway: by service hostname (preferred) or by address. */
+export interface GatewayAddress {
+  hostname?: { namespace: string; hostname: string };
+  address?: { network: string; address: string };
+  hboneMtlsPort: number; // 15008
+}
+
+export interface Port {
+  servicePort: number;
+  targetPort: number; // 0: use the per-workload mapping (named port)
+  appProtocol?: 'UNKNOWN' | 'HTTP11' | 'HTTP2' | 'GRPC';
+}
+
+export interface Locality {
+  region: string;
+  zone: string;
+  subzone: string;
+}
+
+export interface Workload {
+  /** xDS name: `<cluster>//Pod/<ns>/<name>` or `<cluster>/networking.istio.io/WorkloadEntry/<ns>/<name>`. */
+  uid: string;
+  name: string;
+  namespace: string;
+  /** IPv4/IPv6 addresses as strings (bytes on the wire). */
+  addresses: string[];
+  hostname?: string;
+  network: string;
+  tunnelProtocol: TunnelProtocol;
+  trustDomain: string; // '' means cluster.local
+  serviceAccount: string; // '' means default
+  waypoint?: GatewayAddress;
+  node: string;
+  canonicalName: string;
+  canonicalRevision: string;
+  workloadType: WorkloadType;
+  workloadName: string;
+  nativeTunnel: boolean;
+  /** "ns/hostname" → ports (service port → target port for this workload). */
+  services: Record<string, Port[]>;
+  /** "ns/name" of selector-scoped Authorization policies that apply to this workload. */
+  authorizationPolicies: string[];
+  status: WorkloadStatus;
+  clusterId: string;
+  locality?: Locality;
+  capacity?: number; // default 1
+}
+
+export interface NetworkAddress {
+  network: string;
+  address: string;
+  /** CIDR prefix length for CIDR VIPs. */
+  length?: number;
+}
+
+export interface Service {
+  name: string;
+  namespace: string;
+  hostname: string; // FQDN
+  addresses: NetworkAddress[]; // empty for headless
+  ports: Port[];
+  subjectAltNames: string[];
+  waypoint?: GatewayAddress;
+}
+
+export type AuthzScope = 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';
+export type AuthzAction = 'ALLOW' | 'DENY';
+
+export type StringMatch = { exact: string } | { prefix: string } | { suffix: string } | { presence: true };
+
+export interface AddressMatch {
+  address: string;
+  length: number;
+}
+
+export interface ServiceAccountMatch {
+  namespace: string;
+  serviceAccount: string;
+}
+
+/** Inside a Match the types are AND-ed; for one type the positive list needs any hit, the negative none. */
+export interface Match {
+  namespaces: StringMatch[];
+  notNamespaces: StringMatch[];
+  principals: StringMatch[];
+  notPrincipals: StringMatch[];
+  sourceIps: AddressMatch[];
+  notSourceIps: AddressMatch[];
+  destinationIps: AddressMatch[];
+  notDestinationIps: AddressMatch[];
+  destinationPorts: number[];
+  notDestinationPorts: number[];
+  serviceAccounts: ServiceAccountMatch[];
+  notServiceAccounts: ServiceAccountMatch[];
+}
+
+/** A clause matches if any of its matches does. */
+export interface Clause {
+  matches: Match[];
+}
+
+/** A rule matches if all of its clauses do (an empty clause list matches). */
+export interface Rule {
+  clauses: Clause[];
+}
+
+export interface Authorization {
+  name: string;
+  namespace: string;
+  scope: AuthzScope;
+  action: AuthzAction;
+  /** A policy matches if any rule does; zero rules never match. */
+  rules: Rule[];
+  dryRun: boolean;
+}
+
+/** xDS resource names (spec §4.1). */
+export const workloadResourceName = (w: Workload): string => w.uid;
+export const serviceResourceName = (s: Service): string => `${s.namespace}/${s.hostname}`;
+export const authorizationResourceName = (a: Authorization): string => `${a.namespace}/${a.name}`;
+
+export const emptyMatch = (): Match => ({
+  namespaces: [],
+  notNamespaces: [],
+  principals: [],
+  notPrincipals: [],
+  sourceIps: [],
+  notSourceIps: [],
+  destinationIps: [],
+  notDestinationIps: [],
+  destinationPorts: [],
+  notDestinationPorts: [],
+  serviceAccounts: [],
+  notServiceAccounts: [],
+});
+
+/** The snapshot one node tunnel needs (ztunnel receives everything in wildcard mode). */
+export interface MeshSnapshot {
+  workloads: Workload[];
+  services: Service[];
+  authorizations: Authorization[];
+}
