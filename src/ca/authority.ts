@@ -91,7 +91,9 @@ async function makeRoot(trustDomain: string): Promise<{ cert: string; key: strin
 
 function randomSerial(): string {
   const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f; // positive INTEGER
+  // Positive INTEGER with a non-zero first byte: DER drops leading zero bytes, and the serial we
+  // record must read the same as the one parsed back from the certificate.
+  b[0] = (b[0]! & 0x7f) || 0x01;
   return b.toString('hex');
 }
 
