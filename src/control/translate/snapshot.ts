@@ -1,0 +1,87 @@
+// The whole translation: cluster + Istio objects → the MeshSnapshot node tunnels receive, plus
+// diagnostics for what could not be honoured. Pure and deterministic (sorted by resource name).
+import { authorizationResourceName, serviceResourceName, type Authorization, type MeshSnapshot, type Service, type Workload } from '../../api/types.js';
+import type { Namespace, Pod, Service as KubeService } from '../../model/core/types.js';
+import { convertAuthorizationPolicy } from './authorization.js';
+import type { SelectorPolicy, TranslateContext } from './context.js';
+import { byString, type AuthorizationPolicyInput, type Diagnostic, type GatewayInput, type PeerAuthenticationInput, type ServiceEntryInput, type WorkloadEntryInput } from './inputs.js';
+import { convertPeerAuthentications, indexPeerAuthentications, staticStrictPolicy } from './peer-authentication.js';
+import { kubeServiceToService, serviceEntryToServices } from './services.js';
+import { indexWaypoints } from './waypoints.js';
+import { podIsSendable, podToWorkload, serviceEntryEndpointWorkloads, workloadEntryToWorkload } from './workloads.js';
+
+export interface TranslateInput {
+  pods: readonly Pod[];
+  namespaces: readonly Namespace[];
+  services: readonly KubeService[];
+  serviceEntries?: readonly ServiceEntryInput[];
+  workloadEntries?: readonly WorkloadEntryInput[];
+  authorizationPolicies?: readonly AuthorizationPolicyInput[];
+  peerAuthentications?: readonly PeerAuthenticationInput[];
+  gateways?: readonly GatewayInput[];
+  clusterId: string;
+  /** Default cluster.local. */
+  trustDomain?: string;
+  /** Default istio-system. */
+  rootNamespace?: string;
+}
+
+export interface TranslateResult {
+  snapshot: MeshSnapshot;
+  diagnostics: Diagnostic[];
+}
+
+const metaKey = (m: { namespace?: string; name?: string }): string => `${m.namespace ?? ''}/${m.name ?? ''}`;
+const sortedByMeta = <T extends { metadata: { namespace?: string; name?: string } }>(xs: readonly T[] | undefined): T[] =>
+  [...(xs ?? [])].sort((a, b) => byString(metaKey(a.metadata), metaKey(b.metadata)));
+
+export function translate(input: TranslateInput): TranslateResult {
+  const rootNamespace = input.rootNamespace ?? 'istio-system';
+  const diagnostics: Diagnostic[] = [];
+
+  const authorizations = new Map<string, Authorization>();
+  const selectorPolicies: SelectorPolicy[] = [];
+  for (const p of sortedByMeta(input.authorizationPolicies)) {
+    const a = convertAuthorizationPolicy(p, rootNamespace, diagnostics);
+    if (!a) continue;
+    const key = authorizationResourceName(a);
+    authorizations.set(key, a);
+    if (a.scope === 'WORKLOAD_SELECTOR') selectorPolicies.push({ key, namespace: a.namespace, policy: p });
+  }
+
+  const pas = sortedByMeta(input.peerAuthentications);
+  const peerAuthn = indexPeerAuthentications(pas, rootNamespace);
+  const convertedPeerAuthn = convertPeerAuthentications(pas, peerAuthn, diagnostics);
+  // §5.4: the static strict policy is always present; STRICT workloads reference it by key.
+  const strict = staticStrictPolicy(rootNamespace);
+  for (const a of [strict, ...convertedPeerAuthn.values()]) authorizations.set(authorizationResourceName(a), a);
+
+  const ctx: TranslateContext = {
+    clusterId: input.clusterId,
+    trustDomain: input.trustDomain ?? 'cluster.local',
+    rootNamespace,
+    namespaces: new Map(input.namespaces.map((n) => [n.metadata.name ?? '', n])),
+    services: sortedByMeta(input.services),
+    serviceEntries: sortedByMeta(input.serviceEntries),
+    selectorPolicies,
+    peerAuthn,
+    convertedPeerAuthn,
+    waypoints: indexWaypoints(input.gateways ?? []),
+    diagnostics,
+  };
+
+  const workloads: Workload[] = [
+    ...sortedByMeta(input.pods).filter(podIsSendable).map((p) => podToWorkload(ctx, p)),
+    ...sortedByMeta(input.workloadEntries).map((we) => workloadEntryToWorkload(ctx, we)),
+    ...ctx.serviceEntries.flatMap((se) => serviceEntryEndpointWorkloads(ctx, se)),
+  ].sort((a, b) => byString(a.uid, b.uid));
+
+  const services: Service[] = [...ctx.services.map((s) => kubeServiceToService(ctx, s)), ...ctx.serviceEntries.flatMap((se) => serviceEntryToServices(ctx, se))].sort((a, b) =>
+    byString(serviceResourceName(a), serviceResourceName(b)),
+  );
+
+  return {
+    snapshot: { workloads, services, authorizations: [...authorizations.values()].sort((a, b) => byString(authorizationResourceName(a), authorizationResourceName(b))) },
+    diagnostics,
+  };
+}
