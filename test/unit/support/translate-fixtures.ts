@@ -1,0 +1,114 @@
+// Builders for translation tests: cluster objects, multi-document YAML → TranslateInput, and an
+// end-to-end "translate, then decide this connection" helper.
+import { parseAllDocuments } from 'yaml';
+import type { Workload } from '../../../src/api/types.js';
+import { evaluate, type Connection, type Decision } from '../../../src/authz/evaluate.js';
+import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control/translate/inputs.js';
+import { translate, type TranslateInput, type TranslateResult } from '../../../src/control/translate/snapshot.js';
+import type { Namespace, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
+
+export interface PodOpts {
+  labels?: Record<string, string>;
+  ip?: string;
+  ready?: boolean;
+  sa?: string;
+  node?: string;
+  ports?: { name?: string; containerPort: number }[];
+  owner?: Partial<OwnerReference> & { kind: string; name: string };
+  terminating?: boolean;
+  phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+}
+
+let ipSeq = 10;
+export function pod(ns: string, name: string, o: PodOpts = {}): Pod {
+  const ip = 'ip' in o ? o.ip : `10.0.1.${ipSeq++}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: ns,
+      labels: o.labels ?? { app: name },
+      ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', uid: 'u', controller: true, ...o.owner }] } : {}),
+      ...(o.terminating ? { deletionTimestamp: '2024-01-01T00:00:00Z' } : {}),
+    },
+    spec: { containers: [{ name: 'app', ports: o.ports ?? [] }], serviceAccountName: o.sa ?? 'default', nodeName: o.node ?? 'node1' },
+    status: {
+      phase: o.phase ?? 'Running',
+      ...(ip ? { podIP: ip } : {}),
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+    },
+  };
+}
+
+export const namespace = (name: string, labels: Record<string, string> = {}): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+
+export function service(ns: string, name: string, selector: Record<string, string> | undefined, ports: Service['spec']['ports'], o: { clusterIP?: string; labels?: Record<string, string> } = {}): Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns, ...(o.labels ? { labels: o.labels } : {}) },
+    spec: { ...(selector ? { selector } : {}), ports: ports ?? [], clusterIP: o.clusterIP ?? '10.96.0.10' },
+  };
+}
+
+type Bucketed = Required<Omit<TranslateInput, 'clusterId' | 'trustDomain' | 'rootNamespace'>>;
+
+/** Multi-document YAML → the input buckets, by kind. */
+export function fromYaml(text: string): Bucketed {
+  const out: Bucketed = { pods: [], namespaces: [], services: [], serviceEntries: [], workloadEntries: [], authorizationPolicies: [], peerAuthentications: [], gateways: [] };
+  for (const doc of parseAllDocuments(text)) {
+    const o = doc.toJS() as { kind?: string; metadata: { namespace?: string } } | null;
+    if (!o) continue;
+    o.metadata.namespace ??= 'default';
+    switch (o.kind) {
+      case 'AuthorizationPolicy':
+        out.authorizationPolicies = [...out.authorizationPolicies, o as unknown as AuthorizationPolicyInput];
+        break;
+      case 'PeerAuthentication':
+        out.peerAuthentications = [...out.peerAuthentications, o as unknown as PeerAuthenticationInput];
+        break;
+      case 'ServiceEntry':
+        out.serviceEntries = [...out.serviceEntries, o as unknown as ServiceEntryInput];
+        break;
+      case 'WorkloadEntry':
+        out.workloadEntries = [...out.workloadEntries, o as unknown as WorkloadEntryInput];
+        break;
+      case 'Gateway':
+        out.gateways = [...out.gateways, o as unknown as GatewayInput];
+        break;
+      default:
+        throw new Error(`fixture: unexpected kind ${String(o.kind)}`);
+    }
+  }
+  return out;
+}
+
+export interface World {
+  pods?: Pod[];
+  namespaces?: Namespace[];
+  services?: Service[];
+  yaml?: string;
+}
+
+export function run(w: World): TranslateResult {
+  const y = fromYaml(w.yaml ?? '');
+  return translate({ ...y, pods: w.pods ?? [], namespaces: w.namespaces ?? [], services: w.services ?? [], clusterId: 'Kubernetes' });
+}
+
+export function workloadNamed(r: TranslateResult, name: string): Workload {
+  const w = r.snapshot.workloads.find((x) => x.name === name);
+  if (!w) throw new Error(`no workload ${name}`);
+  return w;
+}
+
+/** A connection to pod `to`: plaintext unless `from` names a peer (`ns/sa`). */
+export function decide(r: TranslateResult, to: string, port: number, from?: string, srcIp = '10.0.2.5'): Decision {
+  const dest = workloadNamed(r, to);
+  const conn: Connection = { srcIp, dstIp: dest.addresses[0] ?? '', dstPort: port };
+  if (from) {
+    const [ns = '', sa = ''] = from.split('/');
+    conn.identity = { trustDomain: 'cluster.local', namespace: ns, serviceAccount: sa };
+  }
+  return evaluate(r.snapshot.authorizations, dest, conn);
+}
