@@ -1,5 +1,6 @@
 // `ambit` command dispatch. Commands return exit codes; errors print one clear line.
 import { KubeApiError, ConnectionError } from '../client/kube-client.js';
+import { analyzeCommand } from './commands/analyze.js';
 import { appCommand } from './commands/app.js';
 import { caCommand } from './commands/ca.js';
 import { applyCommand } from './commands/apply.js';
@@ -26,6 +27,7 @@ resources (kubectl habits):
   ambit label namespace|pod NAME k=v [k-] [--overwrite]
   ambit exec POD [-n NS] -- CMD [ARGS...]
   ambit logs POD [-n NS] [-f]
+  ambit analyze [-f FILE|DIR ...] [-A | -n NS] [-o json]      find mesh config mistakes (files and/or the cluster); exit 1 on errors
 apps (pod commands):
   ambit app echo [--http-port 8080] [--tcp-port 9000]
   ambit app load --url URL --rate RPS [--duration 10s] [--connections 4] [--payload 1024] [--json]
@@ -68,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
         return await execCommand(ctx, rest);
       case 'logs':
         return await logsCommand(ctx, rest);
+      case 'analyze':
+        return await analyzeCommand(ctx, rest);
       case 'app':
         return await appCommand(rest);
       case 'ca':
