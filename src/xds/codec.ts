@@ -1,0 +1,345 @@
+// api/types.ts values <-> the protobuf messages of spec §4.4-4.6 (istio.workload.Address,
+// istio.security.Authorization). Encoding never validates beyond what the wire needs (IPs
+// must parse); decoding checks what a node tunnel must be able to rely on and throws
+// CodecError naming the field, which the client turns into a per-resource NACK (§4.2).
+import type { AddressMatch, Authorization, GatewayAddress, Match, NetworkAddress, Port, Service, StringMatch, Workload } from '../api/types.js';
+import { bytesToIp, ipToBytes } from './ip.js';
+import { TO_OBJECT, xdsTypes } from './proto.js';
+
+export class CodecError extends Error {}
+
+// Wire shapes as protobufjs toObject returns them (keepCase, TO_OBJECT options).
+interface PbNetworkAddress {
+  network: string;
+  address: Uint8Array;
+  length?: number | null;
+}
+interface PbGatewayAddress {
+  hostname?: { namespace: string; hostname: string } | null;
+  address?: PbNetworkAddress | null;
+  hbone_mtls_port: number;
+}
+interface PbPort {
+  service_port: number;
+  target_port: number;
+  app_protocol: string;
+}
+interface PbWorkload {
+  uid: string;
+  name: string;
+  namespace: string;
+  addresses: Uint8Array[];
+  hostname: string;
+  network: string;
+  tunnel_protocol: string;
+  trust_domain: string;
+  service_account: string;
+  waypoint?: PbGatewayAddress | null;
+  node: string;
+  canonical_name: string;
+  canonical_revision: string;
+  workload_type: string;
+  workload_name: string;
+  native_tunnel: boolean;
+  services: Record<string, { ports: PbPort[] }>;
+  authorization_policies: string[];
+  status: string;
+  cluster_id: string;
+  locality?: { region: string; zone: string; subzone: string } | null;
+  capacity?: { value: number } | null;
+}
+interface PbService {
+  name: string;
+  namespace: string;
+  hostname: string;
+  addresses: PbNetworkAddress[];
+  ports: PbPort[];
+  subject_alt_names: string[];
+  waypoint?: PbGatewayAddress | null;
+}
+interface PbAddress {
+  workload?: PbWorkload | null;
+  service?: PbService | null;
+  type?: string;
+}
+interface PbStringMatch {
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  presence?: object | null;
+  match_type?: string;
+}
+interface PbIpMatch {
+  address: Uint8Array;
+  length: number;
+}
+interface PbSaMatch {
+  namespace: string;
+  serviceAccount: string;
+}
+interface PbMatch {
+  namespaces: PbStringMatch[];
+  not_namespaces: PbStringMatch[];
+  principals: PbStringMatch[];
+  not_principals: PbStringMatch[];
+  source_ips: PbIpMatch[];
+  not_source_ips: PbIpMatch[];
+  destination_ips: PbIpMatch[];
+  not_destination_ips: PbIpMatch[];
+  destination_ports: number[];
+  not_destination_ports: number[];
+  service_accounts: PbSaMatch[];
+  not_service_accounts: PbSaMatch[];
+}
+interface PbAuthorization {
+  name: string;
+  namespace: string;
+  scope: string;
+  action: string;
+  rules: { clauses: { matches: PbMatch[] }[] }[];
+  dry_run: boolean;
+}
+
+// ---- encode ----
+
+const netAddr = (a: NetworkAddress): object => ({ network: a.network, address: ipToBytes(a.address), ...(a.length !== undefined ? { length: a.length } : {}) });
+const gateway = (g: GatewayAddress): object => ({
+  ...(g.hostname ? { hostname: { namespace: g.hostname.namespace, hostname: g.hostname.hostname } } : g.address ? { address: netAddr(g.address) } : {}),
+  hbone_mtls_port: g.hboneMtlsPort,
+});
+const port = (p: Port): object => ({ service_port: p.servicePort, target_port: p.targetPort, app_protocol: p.appProtocol ?? 'UNKNOWN' });
+
+function workloadToPb(w: Workload): object {
+  return {
+    uid: w.uid,
+    name: w.name,
+    namespace: w.namespace,
+    addresses: w.addresses.map(ipToBytes),
+    hostname: w.hostname ?? '',
+    network: w.network,
+    tunnel_protocol: w.tunnelProtocol,
+    trust_domain: w.trustDomain,
+    service_account: w.serviceAccount,
+    ...(w.waypoint ? { waypoint: gateway(w.waypoint) } : {}),
+    node: w.node,
+    canonical_name: w.canonicalName,
+    canonical_revision: w.canonicalRevision,
+    workload_type: w.workloadType,
+    workload_name: w.workloadName,
+    native_tunnel: w.nativeTunnel,
+    services: Object.fromEntries(Object.entries(w.services).map(([k, ports]) => [k, { ports: ports.map(port) }])),
+    authorization_policies: w.authorizationPolicies,
+    status: w.status,
+    cluster_id: w.clusterId,
+    ...(w.locality ? { locality: w.locality } : {}),
+    ...(w.capacity !== undefined ? { capacity: { value: w.capacity } } : {}),
+  };
+}
+
+function serviceToPb(s: Service): object {
+  return {
+    name: s.name,
+    namespace: s.namespace,
+    hostname: s.hostname,
+    addresses: s.addresses.map(netAddr),
+    ports: s.ports.map(port),
+    subject_alt_names: s.subjectAltNames,
+    ...(s.waypoint ? { waypoint: gateway(s.waypoint) } : {}),
+  };
+}
+
+const strMatch = (m: StringMatch): object => ('exact' in m ? { exact: m.exact } : 'prefix' in m ? { prefix: m.prefix } : 'suffix' in m ? { suffix: m.suffix } : { presence: {} });
+const ipMatch = (a: AddressMatch): object => ({ address: ipToBytes(a.address), length: a.length });
+
+function matchToPb(m: Match): object {
+  return {
+    namespaces: m.namespaces.map(strMatch),
+    not_namespaces: m.notNamespaces.map(strMatch),
+    principals: m.principals.map(strMatch),
+    not_principals: m.notPrincipals.map(strMatch),
+    source_ips: m.sourceIps.map(ipMatch),
+    not_source_ips: m.notSourceIps.map(ipMatch),
+    destination_ips: m.destinationIps.map(ipMatch),
+    not_destination_ips: m.notDestinationIps.map(ipMatch),
+    destination_ports: m.destinationPorts,
+    not_destination_ports: m.notDestinationPorts,
+    service_accounts: m.serviceAccounts.map((s) => ({ namespace: s.namespace, serviceAccount: s.serviceAccount })),
+    not_service_accounts: m.notServiceAccounts.map((s) => ({ namespace: s.namespace, serviceAccount: s.serviceAccount })),
+  };
+}
+
+/** istio.workload.Address{workload} bytes (the Any value). */
+export function encodeWorkload(w: Workload): Buffer {
+  const t = xdsTypes().address;
+  return Buffer.from(t.encode(t.fromObject({ workload: workloadToPb(w) })).finish());
+}
+
+/** istio.workload.Address{service} bytes. */
+export function encodeService(s: Service): Buffer {
+  const t = xdsTypes().address;
+  return Buffer.from(t.encode(t.fromObject({ service: serviceToPb(s) })).finish());
+}
+
+/** istio.security.Authorization bytes. */
+export function encodeAuthorization(a: Authorization): Buffer {
+  const t = xdsTypes().authorization;
+  const pb = { name: a.name, namespace: a.namespace, scope: a.scope, action: a.action, dry_run: a.dryRun, rules: a.rules.map((r) => ({ clauses: r.clauses.map((c) => ({ matches: c.matches.map(matchToPb) })) })) };
+  return Buffer.from(t.encode(t.fromObject(pb)).finish());
+}
+
+// ---- decode ----
+
+function ip(b: Uint8Array, field: string): string {
+  if (b.length !== 4 && b.length !== 16) throw new CodecError(`${field}: an IP address is 4 or 16 bytes, got ${b.length}`);
+  return bytesToIp(b);
+}
+
+function oneOf<T extends string>(v: string, allowed: readonly T[], field: string): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new CodecError(`${field}: unsupported value ${v}`);
+  return v as T;
+}
+
+const netAddrFrom = (a: PbNetworkAddress, field: string): NetworkAddress => ({ network: a.network, address: ip(a.address, `${field}.address`), ...(a.length !== undefined && a.length !== null ? { length: a.length } : {}) });
+
+function gatewayFrom(g: PbGatewayAddress, field: string): GatewayAddress {
+  if (g.hostname) return { hostname: { namespace: g.hostname.namespace, hostname: g.hostname.hostname }, hboneMtlsPort: g.hbone_mtls_port };
+  if (g.address) return { address: netAddrFrom(g.address, `${field}.address`), hboneMtlsPort: g.hbone_mtls_port };
+  throw new CodecError(`${field}: a gateway needs a hostname or an address`);
+}
+
+const APP_PROTOCOLS = ['UNKNOWN', 'HTTP11', 'HTTP2', 'GRPC'] as const;
+function portFrom(p: PbPort, field: string): Port {
+  if (p.service_port < 1 || p.service_port > 65535) throw new CodecError(`${field}.service_port: ${p.service_port} is not a port`);
+  if (p.target_port > 65535) throw new CodecError(`${field}.target_port: ${p.target_port} is not a port`);
+  const appProtocol = oneOf(p.app_protocol, APP_PROTOCOLS, `${field}.app_protocol`);
+  return { servicePort: p.service_port, targetPort: p.target_port, ...(appProtocol !== 'UNKNOWN' ? { appProtocol } : {}) };
+}
+
+function workloadFrom(w: PbWorkload): Workload {
+  if (!w.uid) throw new CodecError('workload.uid is empty');
+  if (w.addresses.length === 0 && !w.hostname) throw new CodecError('workload has neither addresses nor a hostname');
+  // LEGACY_ISTIO_MTLS is refused as ztunnel refuses it (§4.4).
+  const tunnelProtocol = oneOf(w.tunnel_protocol, ['NONE', 'HBONE'] as const, 'workload.tunnel_protocol');
+  const out: Workload = {
+    uid: w.uid,
+    name: w.name,
+    namespace: w.namespace,
+    addresses: w.addresses.map((a, i) => ip(a, `workload.addresses[${i}]`)),
+    network: w.network,
+    tunnelProtocol,
+    trustDomain: w.trust_domain,
+    serviceAccount: w.service_account,
+    node: w.node,
+    canonicalName: w.canonical_name,
+    canonicalRevision: w.canonical_revision,
+    workloadType: oneOf(w.workload_type, ['DEPLOYMENT', 'CRONJOB', 'POD', 'JOB'] as const, 'workload.workload_type'),
+    workloadName: w.workload_name,
+    nativeTunnel: w.native_tunnel,
+    services: Object.fromEntries(
+      Object.entries(w.services).map(([k, pl]) => {
+        if (!/^[^/]+\/[^/]+$/.test(k)) throw new CodecError(`workload.services: key '${k}' is not namespace/hostname`);
+        return [k, pl.ports.map((p, i) => portFrom(p, `workload.services[${k}].ports[${i}]`))];
+      }),
+    ),
+    authorizationPolicies: w.authorization_policies,
+    status: oneOf(w.status, ['HEALTHY', 'UNHEALTHY'] as const, 'workload.status'),
+    clusterId: w.cluster_id,
+  };
+  if (w.hostname) out.hostname = w.hostname;
+  if (w.waypoint) out.waypoint = gatewayFrom(w.waypoint, 'workload.waypoint');
+  if (w.locality) out.locality = { region: w.locality.region, zone: w.locality.zone, subzone: w.locality.subzone };
+  if (w.capacity) out.capacity = w.capacity.value;
+  return out;
+}
+
+function serviceFrom(s: PbService): Service {
+  if (!s.namespace || !s.hostname) throw new CodecError('service needs a namespace and a hostname');
+  const out: Service = {
+    name: s.name,
+    namespace: s.namespace,
+    hostname: s.hostname,
+    addresses: s.addresses.map((a, i) => netAddrFrom(a, `service.addresses[${i}]`)),
+    ports: s.ports.map((p, i) => portFrom(p, `service.ports[${i}]`)),
+    subjectAltNames: s.subject_alt_names,
+  };
+  if (s.waypoint) out.waypoint = gatewayFrom(s.waypoint, 'service.waypoint');
+  return out;
+}
+
+export type DecodedAddress = { workload: Workload } | { service: Service };
+
+/** Decodes and checks an istio.workload.Address; throws CodecError with the reason. */
+export function decodeAddress(bytes: Uint8Array): DecodedAddress {
+  const t = xdsTypes().address;
+  let pb: PbAddress;
+  try {
+    pb = t.toObject(t.decode(bytes), TO_OBJECT) as PbAddress;
+  } catch (e) {
+    throw new CodecError(`not an istio.workload.Address: ${(e as Error).message}`);
+  }
+  if (pb.workload) return { workload: workloadFrom(pb.workload) };
+  if (pb.service) return { service: serviceFrom(pb.service) };
+  throw new CodecError('address is neither a workload nor a service');
+}
+
+function strMatchFrom(m: PbStringMatch, field: string): StringMatch {
+  switch (m.match_type) {
+    case 'exact':
+      return { exact: m.exact ?? '' };
+    case 'prefix':
+      return { prefix: m.prefix ?? '' };
+    case 'suffix':
+      return { suffix: m.suffix ?? '' };
+    case 'presence':
+      return { presence: true };
+    default:
+      throw new CodecError(`${field}: empty string match`);
+  }
+}
+
+function ipMatchFrom(a: PbIpMatch, field: string): AddressMatch {
+  const address = ip(a.address, field);
+  const max = a.address.length * 8;
+  if (a.length > max) throw new CodecError(`${field}: prefix length ${a.length} exceeds ${max}`);
+  return { address, length: a.length };
+}
+
+function matchFrom(m: PbMatch, f: string): Match {
+  const sm = (l: PbStringMatch[], n: string): StringMatch[] => l.map((x, i) => strMatchFrom(x, `${f}.${n}[${i}]`));
+  const im = (l: PbIpMatch[], n: string): AddressMatch[] => l.map((x, i) => ipMatchFrom(x, `${f}.${n}[${i}]`));
+  const sa = (l: PbSaMatch[]): Match['serviceAccounts'] => l.map((x) => ({ namespace: x.namespace, serviceAccount: x.serviceAccount }));
+  return {
+    namespaces: sm(m.namespaces, 'namespaces'),
+    notNamespaces: sm(m.not_namespaces, 'not_namespaces'),
+    principals: sm(m.principals, 'principals'),
+    notPrincipals: sm(m.not_principals, 'not_principals'),
+    sourceIps: im(m.source_ips, 'source_ips'),
+    notSourceIps: im(m.not_source_ips, 'not_source_ips'),
+    destinationIps: im(m.destination_ips, 'destination_ips'),
+    notDestinationIps: im(m.not_destination_ips, 'not_destination_ips'),
+    destinationPorts: m.destination_ports,
+    notDestinationPorts: m.not_destination_ports,
+    serviceAccounts: sa(m.service_accounts),
+    notServiceAccounts: sa(m.not_service_accounts),
+  };
+}
+
+/** Decodes and checks an istio.security.Authorization; throws CodecError with the reason. */
+export function decodeAuthorization(bytes: Uint8Array): Authorization {
+  const t = xdsTypes().authorization;
+  let pb: PbAuthorization;
+  try {
+    pb = t.toObject(t.decode(bytes), TO_OBJECT) as PbAuthorization;
+  } catch (e) {
+    throw new CodecError(`not an istio.security.Authorization: ${(e as Error).message}`);
+  }
+  if (!pb.name || !pb.namespace) throw new CodecError('authorization needs a name and a namespace');
+  return {
+    name: pb.name,
+    namespace: pb.namespace,
+    scope: oneOf(pb.scope, ['GLOBAL', 'NAMESPACE', 'WORKLOAD_SELECTOR'] as const, 'scope'),
+    action: oneOf(pb.action, ['ALLOW', 'DENY'] as const, 'action'),
+    rules: pb.rules.map((r, ri) => ({ clauses: r.clauses.map((c, ci) => ({ matches: c.matches.map((m, mi) => matchFrom(m, `rules[${ri}].clauses[${ci}].matches[${mi}]`)) })) })),
+    dryRun: pb.dry_run,
+  };
+}
