@@ -23,7 +23,30 @@ export const KINDS: readonly KindInfo[] = [
   { group: '', version: 'v1', kind: 'Service', listKind: 'ServiceList', resource: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], subresources: ['status'] },
   { group: '', version: 'v1', kind: 'Endpoints', listKind: 'EndpointsList', resource: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'], subresources: [] },
   { group: 'apps', version: 'v1', kind: 'Deployment', listKind: 'DeploymentList', resource: 'deployments', singular: 'deployment', namespaced: true, shortNames: ['deploy'], subresources: ['status', 'scale'] },
+  // Mesh config, served as Istio and Gateway API serve their CRDs: every version shares one
+  // storage (kindKey ignores the version); the first version listed is the preferred one.
+  ...mesh('security.istio.io', ['v1', 'v1beta1'], 'AuthorizationPolicy', []),
+  ...mesh('security.istio.io', ['v1', 'v1beta1'], 'PeerAuthentication', ['pa']),
+  ...mesh('security.istio.io', ['v1', 'v1beta1'], 'RequestAuthentication', ['ra']),
+  ...mesh('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'ServiceEntry', ['se']),
+  ...mesh('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'WorkloadEntry', ['we']),
+  ...mesh('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'DestinationRule', ['dr']),
+  ...mesh('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'VirtualService', ['vs']),
+  ...mesh('gateway.networking.k8s.io', ['v1', 'v1beta1'], 'Gateway', ['gtw']),
+  ...mesh('gateway.networking.k8s.io', ['v1', 'v1beta1'], 'HTTPRoute', []),
+  ...mesh('gateway.networking.k8s.io', ['v1'], 'GRPCRoute', []),
 ];
+
+function mesh(group: string, versions: string[], kind: string, shortNames: string[]): KindInfo[] {
+  const singular = kind.toLowerCase();
+  const resource = singular.endsWith('y') ? `${singular.slice(0, -1)}ies` : `${singular}s`;
+  return versions.map((version) => ({ group, version, kind, listKind: `${kind}List`, resource, singular, namespaced: true, shortNames, subresources: ['status'] }));
+}
+
+/** The version objects of a kind are stored as (the first one served), whatever version wrote them. */
+export function storageVersionOf(k: KindInfo): KindInfo {
+  return KINDS.find((x) => x.group === k.group && x.kind === k.kind) ?? k;
+}
 
 export const apiVersionOf = (k: KindInfo): string => (k.group ? `${k.group}/${k.version}` : k.version);
 

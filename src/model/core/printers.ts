@@ -105,6 +105,42 @@ const TABLES: Record<string, TableSpec> = {
   },
 };
 
+// Mesh kinds: the columns Istio's and Gateway API's CRDs print (additionalPrinterColumns).
+type Spec = Record<string, unknown>;
+const specOf = (o: KubeObject): Spec => (o.spec && typeof o.spec === 'object' ? (o.spec as Spec) : {});
+const list = (v: unknown): string => (Array.isArray(v) && v.length ? JSON.stringify(v) : '');
+const meshTable = (extra: [Column, (s: Spec, o: KubeObject) => string | number][]): TableSpec => ({
+  columns: [col('Name'), ...extra.map(([c]) => c), col('Age')],
+  cells: (o, now) => [o.metadata.name!, ...extra.map(([, f]) => f(specOf(o), o)), age(o.metadata.creationTimestamp, now)],
+});
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const condition = (o: KubeObject, type: string): string =>
+  str(((o.status as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === type)?.status) || 'Unknown';
+
+Object.assign(TABLES, {
+  AuthorizationPolicy: meshTable([[col('Action'), (s) => str(s['action']) || 'ALLOW']]),
+  PeerAuthentication: meshTable([[col('Mode'), (s) => str((s['mtls'] as Spec | undefined)?.['mode'])]]),
+  RequestAuthentication: meshTable([]),
+  ServiceEntry: meshTable([
+    [col('Hosts'), (s) => list(s['hosts'])],
+    [col('Location'), (s) => str(s['location'])],
+    [col('Resolution'), (s) => str(s['resolution'])],
+  ]),
+  WorkloadEntry: meshTable([[col('Address'), (s) => str(s['address'])]]),
+  DestinationRule: meshTable([[col('Host'), (s) => str(s['host'])]]),
+  VirtualService: meshTable([
+    [col('Gateways'), (s) => list(s['gateways'])],
+    [col('Hosts'), (s) => list(s['hosts'])],
+  ]),
+  Gateway: meshTable([
+    [col('Class'), (s) => str(s['gatewayClassName'])],
+    [col('Address'), (_s, o) => str((o.status as { addresses?: { value?: string }[] } | undefined)?.addresses?.[0]?.value)],
+    [col('Programmed'), (_s, o) => condition(o, 'Programmed')],
+  ]),
+  HTTPRoute: meshTable([[col('Hostnames'), (s) => list(s['hostnames'])]]),
+  GRPCRoute: meshTable([[col('Hostnames'), (s) => list(s['hostnames'])]]),
+} satisfies Record<string, TableSpec>);
+
 export function tableFor(kind: string): TableSpec {
   return TABLES[kind] ?? { columns: [col('Name'), col('Age')], cells: (o, now) => [o.metadata.name!, age(o.metadata.creationTimestamp, now)] };
 }

@@ -1,59 +1,10 @@
 // One schema per kind, strict: unknown fields are rejected and named. Pure.
 import { z } from 'zod';
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
-
-const labelKey = z.string().refine(
-  (k) => {
-    const parts = k.split('/');
-    if (parts.length > 2) return false;
-    const name = parts[parts.length - 1]!;
-    const prefix = parts.length === 2 ? parts[0]! : undefined;
-    if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
-    return name.length <= 63 && LABEL_NAME.test(name);
-  },
-  { error: 'must be [prefix/]name: name <= 63 chars of alphanumerics, -, _ or ., starting and ending alphanumeric' },
-);
-const labelValue = z.string().max(63, { error: 'must be at most 63 characters' }).regex(LABEL_VALUE, {
-  error: 'must be empty or alphanumerics, -, _ or ., starting and ending alphanumeric',
-});
-const labels = z.record(labelKey, labelValue);
-
-const ownerReference = z.strictObject({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
-
-function metadata(nameRe: RegExp, nameRule: string, maxLen: number) {
-  return z.strictObject({
-    name: z.string().max(maxLen, { error: `must be at most ${maxLen} characters` }).regex(nameRe, { error: nameRule }).optional(),
-    generateName: z.string().optional(),
-    namespace: z.string().regex(DNS1123_LABEL, { error: 'must be a DNS-1123 label' }).optional(),
-    uid: z.string().optional(),
-    resourceVersion: z.string().optional(),
-    generation: z.number().int().optional(),
-    creationTimestamp: z.string().nullable().optional(),
-    deletionTimestamp: z.string().optional(),
-    deletionGracePeriodSeconds: z.number().int().optional(),
-    labels: labels.optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-    ownerReferences: z.array(ownerReference).optional(),
-    finalizers: z.array(z.string()).optional(),
-    managedFields: z.array(z.unknown()).optional(),
-  });
-}
-const subdomainMeta = metadata(DNS1123_SUBDOMAIN, 'must be a lowercase DNS-1123 subdomain (a-z, 0-9, -, .)', 253);
-const labelMeta = metadata(DNS1123_LABEL, 'must be a lowercase DNS-1123 label (a-z, 0-9, -)', 63);
-const serviceMeta = metadata(DNS1035_LABEL, 'must be a DNS-1035 label (start with a letter; a-z, 0-9, -)', 63);
+import { dataplaneModeError, DATAPLANE_MODE_LABEL } from '../mesh/enrollment.js';
+import { MESH_SCHEMAS } from '../mesh/schemas.js';
+import type { KindInfo } from './kinds.js';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, IANA_SVC_NAME, labelKey, labelMeta, labels, serviceMeta, subdomainMeta } from './meta-schema.js';
 
 const port = z.number({ error: 'must be 1-65535' }).int({ error: 'must be 1-65535' }).min(1, { error: 'must be 1-65535' }).max(65535, { error: 'must be 1-65535' });
 const intOrPortName = z.union([port, z.string().regex(IANA_SVC_NAME, { error: 'must be 1-65535 or a port name' })], {
@@ -112,13 +63,21 @@ const labelSelector = z.strictObject({
 
 const anyStatus = z.record(z.string(), z.unknown()).optional();
 
-export const namespaceSchema = z.strictObject({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Namespace'),
-  metadata: labelMeta,
-  spec: z.strictObject({ finalizers: z.array(z.string()).optional() }).optional(),
-  status: anyStatus,
-});
+/** Enrollment (spec §6.1): a typo in istio.io/dataplane-mode would silently leave workloads out of the mesh. */
+function checkDataplaneMode(lbls: Record<string, string> | undefined, path: PropertyKey[], ctx: z.RefinementCtx): void {
+  const msg = dataplaneModeError(lbls);
+  if (msg) ctx.addIssue({ code: 'custom', path: [...path, DATAPLANE_MODE_LABEL], message: msg });
+}
+
+export const namespaceSchema = z
+  .strictObject({
+    apiVersion: z.literal('v1'),
+    kind: z.literal('Namespace'),
+    metadata: labelMeta,
+    spec: z.strictObject({ finalizers: z.array(z.string()).optional() }).optional(),
+    status: anyStatus,
+  })
+  .superRefine((n, ctx) => checkDataplaneMode(n.metadata.labels, ['metadata', 'labels'], ctx));
 
 export const nodeSchema = z.strictObject({
   apiVersion: z.literal('v1'),
@@ -143,13 +102,15 @@ export const serviceAccountSchema = z.strictObject({
   automountServiceAccountToken: z.boolean().optional(),
 });
 
-export const podSchema = z.strictObject({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Pod'),
-  metadata: subdomainMeta,
-  spec: podSpec,
-  status: anyStatus,
-});
+export const podSchema = z
+  .strictObject({
+    apiVersion: z.literal('v1'),
+    kind: z.literal('Pod'),
+    metadata: subdomainMeta,
+    spec: podSpec,
+    status: anyStatus,
+  })
+  .superRefine((p, ctx) => checkDataplaneMode(p.metadata.labels, ['metadata', 'labels'], ctx));
 
 export const deploymentSchema = z
   .strictObject({
@@ -178,6 +139,7 @@ export const deploymentSchema = z
     if (!d.spec.selector.matchLabels && !d.spec.selector.matchExpressions) {
       ctx.addIssue({ code: 'custom', path: ['spec', 'selector'], message: 'must not be empty' });
     }
+    checkDataplaneMode(tl, ['spec', 'template', 'metadata', 'labels'], ctx);
     const rp = d.spec.template.spec.restartPolicy;
     if (rp !== undefined && rp !== 'Always') {
       ctx.addIssue({ code: 'custom', path: ['spec', 'template', 'spec', 'restartPolicy'], message: "must be 'Always' for a Deployment" });
@@ -262,3 +224,8 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   Service: serviceSchema,
   Endpoints: endpointsSchema,
 };
+
+/** One schema per kind: core kinds by Kind, mesh kinds by `<group>/<Kind>` (all their versions). */
+export function schemaFor(info: Pick<KindInfo, 'group' | 'kind'>): z.ZodType | undefined {
+  return info.group ? (MESH_SCHEMAS[`${info.group}/${info.kind}`] ?? SCHEMAS[info.kind]) : SCHEMAS[info.kind];
+}

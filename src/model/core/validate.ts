@@ -1,7 +1,7 @@
 // Validation entry point: returns path-qualified errors (`spec.ports[1].targetPort: ...`). Pure.
 import type { z } from 'zod';
 import { kindByApiVersionKind, KINDS, apiVersionOf } from './kinds.js';
-import { SCHEMAS } from './schemas.js';
+import { schemaFor } from './schemas.js';
 import type { KubeObject } from './types.js';
 
 export interface FieldError {
@@ -50,10 +50,10 @@ export function validateObject(input: unknown): ValidationResult {
   const info = kindByApiVersionKind(apiVersion, kind);
   if (!info) {
     const sameKind = KINDS.find((k) => k.kind === kind);
-    const hint = sameKind ? `; ${kind} is served as apiVersion ${apiVersionOf(sameKind)}` : `; supported kinds: ${KINDS.map((k) => k.kind).join(', ')}`;
+    const hint = sameKind ? `; ${kind} is served as apiVersion ${apiVersionOf(sameKind)}` : `; supported kinds: ${[...new Set(KINDS.map((k) => k.kind))].join(', ')}`;
     return { ok: false, errors: [{ path: 'kind', message: `unsupported kind ${apiVersion}/${kind}${hint}` }] };
   }
-  const schema = SCHEMAS[info.kind];
+  const schema = schemaFor(info);
   if (!schema) return { ok: false, errors: [{ path: 'kind', message: `no schema for ${info.kind}` }] };
   const r = schema.safeParse(input);
   if (!r.success) return { ok: false, errors: zodErrors(r.error) };

@@ -1,0 +1,18 @@
+// Ambient enrollment labels (spec §6.1, §7.2). Pure: constants and one check the
+// Namespace, Pod and Deployment-template schemas run on their labels.
+
+/** `ambient` enrolls a namespace or pod in the mesh; `none` opts a pod (or namespace) out. */
+export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
+export const DATAPLANE_MODES = ['ambient', 'none'] as const;
+export type DataplaneMode = (typeof DATAPLANE_MODES)[number];
+
+/** Names the waypoint (a Gateway in the same namespace, or `none`); recorded, enforced by the waypoint issue. */
+export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
+
+/** The error for a bad dataplane-mode value, or undefined when the labels are fine. */
+export function dataplaneModeError(labels: Record<string, string> | undefined): string | undefined {
+  const v = labels?.[DATAPLANE_MODE_LABEL];
+  if (v === undefined || (DATAPLANE_MODES as readonly string[]).includes(v)) return undefined;
+  return `label ${DATAPLANE_MODE_LABEL} must be one of ${DATAPLANE_MODES.map((m) => `'${m}'`).join(', ')} (got '${v}')`;
+}

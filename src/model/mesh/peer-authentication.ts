@@ -1,0 +1,43 @@
+// security.istio.io PeerAuthentication (v1, v1beta1): schema, type, warnings (spec §5.4). Pure.
+import { z } from 'zod';
+import { meshMeta, meshStatus, workloadSelector, type MeshObject } from './common.js';
+import type { MeshWarning } from './warning.js';
+
+export const MTLS_MODES = ['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT'] as const;
+const mtls = z.strictObject({ mode: z.enum(MTLS_MODES, { error: `must be one of ${MTLS_MODES.join(', ')}` }).optional() });
+
+const portKey = z.string().refine((k) => /^[0-9]{1,5}$/.test(k) && Number(k) >= 1 && Number(k) <= 65535, { error: 'port must be 1-65535' });
+
+export const peerAuthenticationSpec = z
+  .strictObject({
+    selector: workloadSelector.optional(),
+    mtls: mtls.optional(),
+    portLevelMtls: z.record(portKey, mtls).optional(),
+  })
+  .superRefine((s, ctx) => {
+    // As Istio: port-level settings need a workload selector to know which ports they mean.
+    if (s.portLevelMtls && Object.keys(s.portLevelMtls).length && !s.selector?.matchLabels) {
+      ctx.addIssue({ code: 'custom', path: ['portLevelMtls'], message: 'requires a selector with matchLabels' });
+    }
+  });
+
+export const peerAuthenticationSchema = z.strictObject({
+  apiVersion: z.enum(['security.istio.io/v1', 'security.istio.io/v1beta1']),
+  kind: z.literal('PeerAuthentication'),
+  metadata: meshMeta,
+  spec: peerAuthenticationSpec.optional(),
+  status: meshStatus,
+});
+
+export type PeerAuthentication = MeshObject<z.infer<typeof peerAuthenticationSchema>>;
+export type MtlsMode = (typeof MTLS_MODES)[number];
+
+export function peerAuthenticationWarnings(pa: Pick<PeerAuthentication, 'spec'>): MeshWarning[] {
+  const msg = 'ambient always uses mTLS between node tunnels; DISABLE has no effect';
+  const out: MeshWarning[] = [];
+  if (pa.spec?.mtls?.mode === 'DISABLE') out.push({ path: 'spec.mtls.mode', message: msg });
+  for (const [port, m] of Object.entries(pa.spec?.portLevelMtls ?? {})) {
+    if (m.mode === 'DISABLE') out.push({ path: `spec.portLevelMtls.${port}.mode`, message: msg });
+  }
+  return out;
+}
