@@ -1,9 +1,12 @@
 // Per-kind write semantics: defaults, admission checks, immutable fields, status
 // subresources and cascading deletes. Sits between the HTTP layer and the Store.
 import type { KindInfo } from '../model/core/kinds.js';
-import { KINDS, kindKey, apiVersionOf } from '../model/core/kinds.js';
+import { KINDS, kindKey, apiVersionOf, storageVersionOf } from '../model/core/kinds.js';
 import type { Deployment, KubeObject, Pod, Service } from '../model/core/types.js';
 import { validateObject } from '../model/core/validate.js';
+import { isMeshGroup } from '../model/mesh/schemas.js';
+import { acceptedCondition, withAccepted } from '../model/mesh/status.js';
+import { meshWarnings } from '../model/mesh/warnings.js';
 import { ApiError } from './errors.js';
 import type { ServiceIPAllocator } from './service-ips.js';
 import type { Store } from './store.js';
@@ -52,6 +55,7 @@ export class Registry {
         obj.status = {};
         break;
     }
+    if (isMeshGroup(info.group)) this.#prepareMesh(info, obj, undefined);
     let created: KubeObject;
     try {
       created = this.store.create(kindKey(info), obj);
@@ -64,7 +68,7 @@ export class Registry {
       // a pod created right after its namespace never races a controller.
       this.store.create(SA_KEY, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: obj.metadata.name! } });
     }
-    return created;
+    return servedAs(info, created);
   }
 
   /** Full replace of the main resource (status is kept as stored). */
@@ -87,14 +91,15 @@ export class Registry {
         break;
     }
     if (info.kind !== 'Endpoints' && info.kind !== 'ServiceAccount' && info.kind !== 'ConfigMap') obj.status = cur.status;
-    return this.store.update(kindKey(info), obj, input.metadata.resourceVersion);
+    if (isMeshGroup(info.group)) this.#prepareMesh(info, obj, cur);
+    return servedAs(info, this.store.update(kindKey(info), obj, input.metadata.resourceVersion));
   }
 
   /** Status subresource: only .status changes. */
   updateStatus(info: KindInfo, ns: string, name: string, input: KubeObject): KubeObject {
     const cur = this.get(info, ns, name);
-    const next: KubeObject = { ...cur, status: input.status };
-    return this.store.update(kindKey(info), next, input.metadata?.resourceVersion);
+    const next: KubeObject = { ...cur, apiVersion: apiVersionOf(storageVersionOf(info)), status: input.status };
+    return servedAs(info, this.store.update(kindKey(info), next, input.metadata?.resourceVersion));
   }
 
   get(info: KindInfo, ns: string, name: string): KubeObject {
@@ -106,7 +111,7 @@ export class Registry {
         kind: info.resource,
       });
     }
-    return obj;
+    return servedAs(info, obj);
   }
 
   delete(info: KindInfo, ns: string, name: string, opts: DeleteOptions = {}): KubeObject {
@@ -138,7 +143,18 @@ export class Registry {
         if (this.store.get('core/endpoints', ns, name)) this.store.delete('core/endpoints', ns, name);
         break;
     }
-    return this.store.delete(kindKey(info), ns, name);
+    return servedAs(info, this.store.delete(kindKey(info), ns, name));
+  }
+
+  /**
+   * Mesh kinds: stored in their storage version, and every write sets the Accepted condition
+   * (reason UnsupportedValue with the warnings' text when the config will not do what it seems).
+   */
+  #prepareMesh(info: KindInfo, obj: KubeObject, cur: KubeObject | undefined): void {
+    obj.apiVersion = apiVersionOf(storageVersionOf(info));
+    // The generation the store will give this write (it bumps it when spec changes).
+    const generation = cur ? (cur.metadata.generation ?? 1) + (JSON.stringify(cur.spec) !== JSON.stringify(obj.spec) ? 1 : 0) : 1;
+    obj.status = withAccepted(cur?.status, acceptedCondition(meshWarnings(obj), generation, cur?.status, new Date()));
   }
 
   #validate(info: KindInfo, ns: string, input: KubeObject): KubeObject {
@@ -234,4 +250,10 @@ function randomSuffix(): string {
   let s = '';
   for (let i = 0; i < 5; i++) s += chars[Math.floor(Math.random() * chars.length)];
   return s;
+}
+
+/** The object as the requested version serves it: versions of a kind share one schema, so only apiVersion differs. */
+export function servedAs(info: KindInfo, obj: KubeObject): KubeObject {
+  const v = apiVersionOf(info);
+  return obj.apiVersion === v || obj.kind !== info.kind ? obj : { ...obj, apiVersion: v };
 }

@@ -11,7 +11,8 @@ import { authorize, type Authenticator, type User } from './auth.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { ApiError } from './errors.js';
 import { applyPatch } from './patch.js';
-import type { Registry } from './registry.js';
+import { servedAs, type Registry } from './registry.js';
+import { meshWarnings, warningText } from '../model/mesh/warnings.js';
 import type { StoreEvent } from './store.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -109,7 +110,8 @@ export class ApiServer {
         const body = (await readJson(req)) as KubeObject;
         authorize(user, { verb: 'create', resource: info.resource, ...opt('name', body?.metadata?.name) });
         if (info.namespaced && r.namespace === undefined) throw new ApiError('MethodNotAllowed', `create ${info.resource} in a namespace: POST .../namespaces/<ns>/${info.resource}`);
-        return this.#json(res, 201, reg.create(info, ns, body));
+        const created = reg.create(info, ns, body);
+        return this.#json(res, 201, created, warningHeaders(created));
       }
       throw new ApiError('MethodNotAllowed', `${method} is not supported on a collection`);
     }
@@ -119,6 +121,7 @@ export class ApiServer {
     if (r.subresource && r.subresource !== 'status') throw new ApiError('NotFound', `subresource ${r.subresource} is not served`);
     const isStatus = r.subresource === 'status';
     const write = (obj: KubeObject): KubeObject => (isStatus ? reg.updateStatus(info, ns, name, obj) : reg.update(info, ns, name, obj));
+    const written = (obj: KubeObject): void => this.#json(res, 200, obj, isStatus ? {} : warningHeaders(obj));
     switch (method) {
       case 'GET': {
         authorize(user, { verb: 'get', resource: info.resource });
@@ -127,7 +130,7 @@ export class ApiServer {
       }
       case 'PUT': {
         authorize(user, { verb: 'update', resource: info.resource, ...(r.subresource ? { subresource: r.subresource } : {}), ...opt('podNode', podNode()), name });
-        return this.#json(res, 200, write((await readJson(req)) as KubeObject));
+        return written(write((await readJson(req)) as KubeObject));
       }
       case 'PATCH': {
         authorize(user, { verb: 'patch', resource: info.resource, ...(r.subresource ? { subresource: r.subresource } : {}), ...opt('podNode', podNode()), name });
@@ -139,7 +142,7 @@ export class ApiServer {
         const rvInPatch = (body as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
         const next = { ...patched, metadata: { ...patched.metadata } };
         if (rvInPatch === undefined) delete next.metadata.resourceVersion;
-        return this.#json(res, 200, write(next));
+        return written(write(next));
       }
       case 'DELETE': {
         authorize(user, { verb: 'delete', resource: info.resource, ...opt('podNode', podNode()), name });
@@ -189,7 +192,7 @@ export class ApiServer {
   #list(req: http.IncomingMessage, res: http.ServerResponse, r: Route, q: URLSearchParams): void {
     const store = this.opts.registry.store;
     const filter = makeFilter(q);
-    const items = store.list(kindKey(r.info), r.info.namespaced ? r.namespace : undefined).filter(filter);
+    const items = store.list(kindKey(r.info), r.info.namespaced ? r.namespace : undefined).filter(filter).map((o) => servedAs(r.info, o));
     const rv = String(store.resourceVersion);
     if (wantsTable(req)) return this.#json(res, 200, toTable(r.info, items, rv));
     return this.#json(res, 200, { kind: r.info.listKind, apiVersion: apiVersionOf(r.info), metadata: { resourceVersion: rv }, items });
@@ -218,14 +221,14 @@ export class ApiServer {
         else if (!now && before) type = 'DELETED';
         else if (!now) return;
       } else if (!now) return;
-      write(`${JSON.stringify({ type, object: ev.obj })}\n`);
+      write(`${JSON.stringify({ type, object: servedAs(r.info, ev.obj) })}\n`);
     };
     // Registers first (may throw 410 Expired before any header is sent).
     const stop = store.watch({ kindKey: kindKey(r.info), ...(ns !== undefined ? { namespace: ns } : {}), send: onEvent }, fromRV);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache' });
     res.flushHeaders();
     if (fromRV === undefined) {
-      for (const obj of store.list(kindKey(r.info), ns).filter(filter)) res.write(`${JSON.stringify({ type: 'ADDED', object: obj })}\n`);
+      for (const obj of store.list(kindKey(r.info), ns).filter(filter)) res.write(`${JSON.stringify({ type: 'ADDED', object: servedAs(r.info, obj) })}\n`);
     }
     started = true;
     for (const line of buffered) res.write(line);
@@ -247,9 +250,9 @@ export class ApiServer {
     req.on('close', cleanup);
   }
 
-  #json(res: http.ServerResponse, code: number, body: unknown): void {
+  #json(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
     const data = JSON.stringify(body);
-    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+    res.writeHead(code, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
     res.end(data);
   }
 
@@ -310,6 +313,17 @@ function makeFilter(q: URLSearchParams): (o: KubeObject) => boolean {
     if (!SUPPORTED_FIELDS.includes(f.path)) throw new ApiError('BadRequest', `field label not supported: ${f.path} (supported: ${SUPPORTED_FIELDS.join(', ')})`);
   }
   return (o) => matches(reqs, o.metadata.labels) && fields.every((f) => (fieldValue(o, f.path) === f.value) === (f.op === '='));
+}
+
+/**
+ * Mesh warnings as Kubernetes sends admission warnings: `Warning: 299 - "<text>"`, one header
+ * each (kubectl and client-go print them). Header text must be printable ASCII.
+ */
+function warningHeaders(obj: KubeObject): Record<string, string[]> {
+  const ws = meshWarnings(obj);
+  if (ws.length === 0) return {};
+  const quote = (t: string): string => t.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&');
+  return { warning: ws.map((w) => `299 - "${quote(warningText(w))}"`) };
 }
 
 function wantsTable(req: http.IncomingMessage): boolean {
