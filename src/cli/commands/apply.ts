@@ -4,14 +4,20 @@ import { parseArgs } from 'node:util';
 import { KubeApiError } from '../../client/kube-client.js';
 import { kindByApiVersionKind, type KindInfo } from '../../model/core/kinds.js';
 import type { KubeObject } from '../../model/core/types.js';
+import { meshWarnings } from '../../model/mesh/warnings.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { readManifests, type ManifestDoc } from '../manifest.js';
 
-const ORDER = ['Namespace', 'ServiceAccount', 'Service', 'Endpoints', 'Deployment', 'Pod'];
+const ORDER = [
+  'Namespace', 'ServiceAccount', 'Service', 'Endpoints', 'Deployment', 'Pod',
+  // Mesh config after the workloads it refers to; waypoints (Gateways) before what attaches to them.
+  'Gateway', 'ServiceEntry', 'WorkloadEntry', 'DestinationRule', 'VirtualService', 'HTTPRoute', 'GRPCRoute',
+  'PeerAuthentication', 'RequestAuthentication', 'AuthorizationPolicy',
+];
 const rank = (d: ManifestDoc): number => ORDER.indexOf(d.obj.kind);
 
-const ref = (info: KindInfo, o: KubeObject): string => `${info.group ? `${info.resource.replace(/s$/, '')}.${info.group}` : info.singular}/${o.metadata.name}`;
+const ref = (info: KindInfo, o: KubeObject): string => `${info.group ? `${info.singular}.${info.group}` : info.singular}/${o.metadata.name}`;
 
 /** Fields the user manages: labels, annotations, spec (and the top-level data of Endpoints/SA). */
 function desired(cur: KubeObject, want: KubeObject): KubeObject {
@@ -40,20 +46,27 @@ export async function applyCommand(ctx: Ctx, args: string[]): Promise<number> {
     const info = kindByApiVersionKind(d.obj.apiVersion, d.obj.kind)!;
     const obj = structuredClone(d.obj);
     if (info.namespaced) obj.metadata.namespace ??= values.namespace ?? 'default';
+    // Valid but surprising config (an L7 rule a node tunnel drops): the same checks the server runs.
+    const warn = (): void => {
+      for (const w of meshWarnings(obj)) ctx.err(`Warning: ${d.source}: document ${d.index}: ${w.path}: ${w.message}\n`);
+    };
     try {
       const cur = await client.getOrUndefined(info, obj.metadata.namespace, obj.metadata.name!);
       if (!cur) {
         await client.create(info, obj);
         ctx.out(`${ref(info, obj)} created\n`);
+        warn();
         continue;
       }
       const next = desired(cur, obj);
       if (JSON.stringify(next) === JSON.stringify(cur)) {
         ctx.out(`${ref(info, obj)} unchanged\n`);
+        warn();
         continue;
       }
       await client.update(info, next);
       ctx.out(`${ref(info, obj)} configured\n`);
+      warn();
     } catch (e) {
       failed++;
       ctx.err(`error: ${d.source}: document ${d.index}: ${ref(info, obj)}: ${(e as Error).message}\n`);
