@@ -125,7 +125,7 @@ describe('validateObject: rejected objects name the exact path', () => {
     [
       'an unsupported kind',
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } },
-      [{ path: 'kind', message: 'unsupported kind v1/Secret; supported kinds: Namespace, Node, ServiceAccount, ConfigMap, Pod, Service, Endpoints, Deployment' }],
+      [{ path: 'kind', message: 'unsupported kind v1/Secret; supported kinds: Namespace, Node, ServiceAccount, ConfigMap, Pod, Service, Endpoints, Deployment, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, ServiceEntry, WorkloadEntry, DestinationRule, VirtualService, Gateway, HTTPRoute, GRPCRoute' }],
     ],
     ['a known kind under the wrong apiVersion', { apiVersion: 'v1', kind: 'Deployment', metadata: { name: 'x' } }, [{ path: 'kind', message: 'unsupported kind v1/Deployment; Deployment is served as apiVersion apps/v1' }]],
     ['a missing kind', { apiVersion: 'v1', metadata: { name: 'x' } }, [{ path: 'kind', message: 'required' }]],

@@ -142,7 +142,7 @@ export class TestControlPlane {
             } catch {
               json = undefined;
             }
-            resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', text, json });
+            resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', headers: res.headers, text, json });
           });
           res.on('error', reject);
         },
@@ -161,6 +161,7 @@ export interface TestControlPlaneOptions {
 export interface RawResponse {
   status: number;
   contentType: string;
+  headers: import('node:http').IncomingHttpHeaders;
   text: string;
   json: unknown;
 }
