@@ -70,6 +70,10 @@ export interface CaServerOptions {
   /** After a revocation or root rotation (republish root and CRL). */
   onChange(): Promise<void>;
   log: Logger;
+  /** More services on the same port (istiod serves xDS next to the CA on :15012). */
+  registerServices?: (server: grpc.Server) => void;
+  /** Largest request accepted (default 1 MiB; xDS reconnects carry initial_resource_versions). */
+  maxReceiveMessageBytes?: number;
 }
 
 function bearer(md: grpc.Metadata): string | undefined {
@@ -97,7 +101,7 @@ export class CaServer {
 
   private constructor(opts: CaServerOptions) {
     this.#opts = opts;
-    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes ?? 1024 * 1024 });
   }
 
   get port(): number {
@@ -116,6 +120,7 @@ export class CaServer {
         );
       },
     });
+    opts.registerServices?.(s.#server);
     addAdminService(s.#server, { authority: opts.authority, isAdmin: (md) => tokenIn(bearer(md), opts.adminTokens), onChange: opts.onChange, log: opts.log });
     const tls = await opts.authority.issueServerCert(CA_SERVER_DNS, CA_SERVER_IPS, SERVER_CERT_TTL_S);
     const creds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certChain), private_key: Buffer.from(tls.key) }], false);

@@ -33,14 +33,48 @@ export class Counter {
   }
 }
 
+/** A value that goes up and down (e.g. connected clients). */
+export class Gauge {
+  #value = 0;
+
+  constructor(readonly name: string, readonly help: string) {}
+
+  set(v: number): void {
+    this.#value = v;
+  }
+
+  inc(by = 1): void {
+    this.#value += by;
+  }
+
+  dec(by = 1): void {
+    this.#value -= by;
+  }
+
+  get(): number {
+    return this.#value;
+  }
+
+  render(): string {
+    return `# HELP ${this.name} ${this.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${this.name} gauge\n${this.name} ${this.#value}\n`;
+  }
+}
+
 export class MetricsRegistry {
-  readonly #metrics: Counter[] = [];
+  readonly #metrics: (Counter | Gauge)[] = [];
 
   counter(name: string, help: string, opts: { labelled?: boolean } = {}): Counter {
     if (this.#metrics.some((m) => m.name === name)) throw new Error(`metric ${name} is registered twice`);
     const c = new Counter(name, help, !opts.labelled);
     this.#metrics.push(c);
     return c;
+  }
+
+  gauge(name: string, help: string): Gauge {
+    if (this.#metrics.some((m) => m.name === name)) throw new Error(`metric ${name} is registered twice`);
+    const g = new Gauge(name, help);
+    this.#metrics.push(g);
+    return g;
   }
 
   render(): string {
