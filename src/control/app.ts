@@ -2,7 +2,9 @@
 // play kube-controller-manager and kube-scheduler. Controllers talk to the API server
 // over HTTP like any other client. With `ca` set it also runs the mesh CA (Istio's
 // CreateCertificate over gRPC/TLS), publishes the root and CRL ConfigMaps, and serves
-// Prometheus metrics on the monitoring port. Later issues add the xDS push here.
+// Prometheus metrics on the monitoring port. With the CA it also pushes mesh configuration to
+// node tunnels: delta ADS on the CA's port (as istiod serves both on :15012), fed by the mesh
+// controller (informers → translate → XdsServer).
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,6 +26,8 @@ import { TrustPublisher } from '../ca/publisher.js';
 import { caMetrics, CaServer } from '../ca/server.js';
 import type { Logger } from '../lib/log.js';
 import { MetricsRegistry } from '../lib/metrics.js';
+import { XdsServer } from '../xds/server.js';
+import { MeshController } from './mesh-controller.js';
 import { startMonitoring, type MonitoringServer } from './monitoring.js';
 
 export interface ControlPlaneConfig {
@@ -56,6 +60,8 @@ export interface ControlPlane {
   caPort?: number;
   metricsPort?: number;
   authority?: CertificateAuthority;
+  /** The xDS server (runs with the CA). */
+  xds?: XdsServer;
   close(): Promise<void>;
 }
 
@@ -102,6 +108,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       closers.push(mesh.close);
       out.caPort = mesh.port;
       out.authority = mesh.authority;
+      out.xds = mesh.xds;
     }
     if (cfg.metricsPort !== undefined) {
       const mon: MonitoringServer = await startMonitoring(metrics, cfg.metricsPort);
@@ -117,19 +124,29 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
 }
 
 /** Opens the CA and starts its gRPC server and the root/CRL publisher. */
-async function startCa(ca: CaConfig, cfg: ControlPlaneConfig, baseUrl: string, token: string, metrics: MetricsRegistry): Promise<{ port: number; authority: CertificateAuthority; close(): Promise<void> }> {
+async function startCa(ca: CaConfig, cfg: ControlPlaneConfig, baseUrl: string, token: string, metrics: MetricsRegistry): Promise<{ port: number; authority: CertificateAuthority; xds: XdsServer; close(): Promise<void> }> {
   if (!cfg.tls) throw new Error('the CA needs the API server to run with TLS (ControlPlaneConfig.tls)');
   const authority = await CertificateAuthority.open(ca.dir, { trustDomain: ca.trustDomain });
   recordTrustDomain(ca.dir, ca.trustDomain, authority.mode);
   // Its own client (connection pool): the CA's watches must not queue behind the controllers'.
   const client = new KubeClient({ baseUrl, token, ca: cfg.tls.ca });
   const publisher = new TrustPublisher({ client, authority, log: cfg.log, ...(ca.crlValiditySeconds ? { crlValiditySeconds: ca.crlValiditySeconds } : {}) });
+  const nodeAuth = NodeAuthority.open(ca.dir);
+  // The same node tokens authenticate xDS: ztunnel sends one token to the CA and to xDS (spec §4.1).
+  const xds = new XdsServer({ nodeAuth, metrics, log: cfg.log });
+  // Its own API client, so 50,000 pod events do not queue behind the CA's watches.
+  const meshClient = new KubeClient({ baseUrl, token, ca: cfg.tls.ca });
+  const mesh = new MeshController({ client: meshClient, xds, clusterId: 'Kubernetes', trustDomain: ca.trustDomain, log: cfg.log });
   let server: CaServer | undefined;
   try {
     await publisher.start();
+    await mesh.start();
     server = await CaServer.start({
       authority,
-      nodeAuth: NodeAuthority.open(ca.dir),
+      nodeAuth,
+      registerServices: (srv) => xds.register(srv),
+      // A reconnecting node tunnel lists every resource it holds in initial_resource_versions.
+      maxReceiveMessageBytes: 64 * 1024 * 1024,
       pods: new NodePods(client, cfg.log),
       adminTokens: cfg.tokens.filter((t) => t.role === 'admin').map((t) => t.token),
       metrics: caMetrics(metrics),
@@ -138,18 +155,25 @@ async function startCa(ca: CaConfig, cfg: ControlPlaneConfig, baseUrl: string, t
       log: cfg.log,
     });
   } catch (e) {
+    mesh.stop();
+    xds.close();
+    meshClient.close();
     publisher.stop();
     client.close();
     throw e;
   }
   const st = authority.status();
-  cfg.log(`ca: ${st.mode} CA for trust domain ${st.trustDomain} serving istio.v1.auth.IstioCertificateService on 127.0.0.1:${server.port} (TLS); root ${st.roots[0]?.fingerprintSha256 ?? '?'}`);
+  cfg.log(`ca: ${st.mode} CA for trust domain ${st.trustDomain} serving istio.v1.auth.IstioCertificateService and delta ADS on 127.0.0.1:${server.port} (TLS); root ${st.roots[0]?.fingerprintSha256 ?? '?'}`);
   const srv = server;
   return {
     port: srv.port,
     authority,
+    xds,
     async close() {
+      mesh.stop();
+      xds.close();
       await srv.close();
+      meshClient.close();
       publisher.stop();
       client.close();
     },

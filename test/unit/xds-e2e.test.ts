@@ -1,0 +1,84 @@
+// The mesh push end to end on a real in-process control plane: pods, services and an
+// AuthorizationPolicy written through the API server reach a node-tunnel client on the CA's
+// port (:15012 in a cluster) as Workload / Service / Authorization resources and their deltas.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { NodeAuthority } from '../../src/ca/node-auth.js';
+import type { KubeClient } from '../../src/client/kube-client.js';
+import { K } from '../../src/controllers/kinds.js';
+import { KINDS } from '../../src/model/core/kinds.js';
+import type { KubeObject, Pod } from '../../src/model/core/types.js';
+import { XdsClient, type ChangeEvent } from '../../src/xds/client.js';
+import { AUTHORIZATION_TYPE_URL } from '../../src/xds/proto.js';
+import { TestControlPlane } from './support/control-plane.js';
+
+let cp: TestControlPlane;
+let admin: KubeClient;
+let c: XdsClient;
+const events: ChangeEvent[] = [];
+const NS = 'shop';
+const uid = (name: string): string => `Kubernetes//Pod/${NS}/${name}`;
+
+async function runningPod(name: string, ip: string): Promise<void> {
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: { app: 'web' } }, spec: { containers: [{ name: 'app', command: ['sleep', 'infinity'] }], nodeName: 'node1' } };
+  await admin.create(K.Pod, pod);
+  // No node agent runs here: the test plays the kubelet and reports the pod running.
+  await admin.patch(K.Pod, NS, name, { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } }, 'status');
+}
+
+before(async () => {
+  cp = await TestControlPlane.start('ambit-xds-e2e-', { ca: {} });
+  admin = cp.client();
+  const token = NodeAuthority.open(cp.caDir).issueNodeToken('node1');
+  await admin.create(K.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'istio.io/dataplane-mode': 'ambient' } } });
+  await admin.create(K.Service, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } } as KubeObject);
+  await runningPod('web-1', '10.0.1.10');
+  c = new XdsClient({ address: `127.0.0.1:${cp.cp.caPort!}`, roots: cp.cp.authority!.rootsPem, token, node: { id: 'ztunnel~10.0.1.1~ztunnel-node1.istio-system~istio-system.svc.cluster.local', nodeName: 'node1' }, servername: 'istiod.istio-system.svc' });
+  c.on('change', (e) => events.push(e));
+  c.start();
+  await c.ready;
+});
+
+after(async () => {
+  c?.close();
+  await cp?.destroy();
+});
+
+describe('xds end to end', () => {
+  it('the node client gets the enrolled pods and the service', async () => {
+    await cp.waitFor('web-1 as a Workload', () => c.state.workloads.get(uid('web-1')));
+    const w = c.state.workloads.get(uid('web-1'));
+    assert.deepEqual(w?.addresses, ['10.0.1.10']);
+    assert.equal(w?.tunnelProtocol, 'HBONE');
+    assert.ok(c.state.services.has(`${NS}/web.${NS}.svc.cluster.local`));
+    assert.ok(Object.keys(w?.services ?? {}).includes(`${NS}/web.${NS}.svc.cluster.local`));
+  });
+
+  it('a new pod and a deleted pod arrive as Workload deltas', async () => {
+    events.length = 0;
+    await runningPod('web-2', '10.0.1.11');
+    await cp.waitFor('web-2', () => c.state.workloads.get(uid('web-2')));
+    assert.ok(events.every((e) => !e.upserted.includes(uid('web-1'))), 'web-1 is unchanged, so not re-sent');
+    events.length = 0;
+    await admin.delete(K.Pod, NS, 'web-1', 0);
+    await cp.waitFor('web-1 removed', () => !c.state.workloads.has(uid('web-1')));
+    assert.ok(events.some((e) => e.removed.includes(uid('web-1'))));
+    assert.ok(c.state.workloads.has(uid('web-2')));
+  });
+
+  it('an AuthorizationPolicy arrives as an Authorization resource', async () => {
+    const ap = KINDS.find((k) => k.kind === 'AuthorizationPolicy');
+    assert.ok(ap, 'the AuthorizationPolicy kind is served');
+    await admin.create(ap, {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'allow-frontend', namespace: NS },
+      spec: { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: ['frontend'] } }] }] },
+    } as KubeObject);
+    const a = await cp.waitFor('the Authorization', () => c.state.authorizations.get(`${NS}/allow-frontend`));
+    assert.equal(a.action, 'ALLOW');
+    assert.equal(a.scope, 'NAMESPACE');
+    assert.deepEqual(a.rules[0]?.clauses[0]?.matches[0]?.namespaces, [{ exact: 'frontend' }]);
+    assert.ok(events.some((e) => e.typeUrl === AUTHORIZATION_TYPE_URL && e.upserted.includes(`${NS}/allow-frontend`)));
+  });
+});
