@@ -1,0 +1,95 @@
+// The HBONE CONNECT request (spec §2.4) and strict parsing of its :authority (§2.5: else 400).
+import { randomBytes } from 'node:crypto';
+import type http2 from 'node:http2';
+import net from 'node:net';
+
+export interface HboneTarget {
+  /** IP literal, without brackets. */
+  ip: string;
+  port: number;
+  family: 4 | 6;
+}
+
+const PORT = /^[1-9][0-9]{0,4}$/;
+
+/** `a.b.c.d:port` or `[v6]:port`, port 1-65535; no hostnames, zones or leading zeros. */
+export function parseAuthority(authority: string | undefined): HboneTarget | undefined {
+  if (!authority || authority.length > 64) return undefined;
+  let host: string;
+  let portText: string;
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    if (end < 0 || authority[end + 1] !== ':') return undefined;
+    host = authority.slice(1, end);
+    portText = authority.slice(end + 2);
+    if (host.includes('%') || !net.isIPv6(host)) return undefined;
+  } else {
+    const colon = authority.lastIndexOf(':');
+    if (colon < 0) return undefined;
+    host = authority.slice(0, colon);
+    portText = authority.slice(colon + 1);
+    if (!net.isIPv4(host)) return undefined;
+  }
+  if (!PORT.test(portText)) return undefined;
+  const port = Number(portText);
+  if (port > 65535) return undefined;
+  return { ip: host, port, family: host.includes(':') ? 6 : 4 };
+}
+
+export function formatAuthority(ip: string, port: number): string {
+  return net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** Peer metadata for telemetry (§2.4 baggage); empty values are omitted. */
+export interface Baggage {
+  clusterName?: string;
+  namespace?: string;
+  workloadType?: 'deployment' | 'cronjob' | 'pod' | 'job';
+  workloadName?: string;
+  serviceName?: string;
+  serviceVersion?: string;
+  region?: string;
+  zone?: string;
+}
+
+export function formatBaggage(b: Baggage): string {
+  const kv: [string, string | undefined][] = [
+    ['k8s.cluster.name', b.clusterName],
+    ['k8s.namespace.name', b.namespace],
+    [b.workloadType ? `k8s.${b.workloadType}.name` : '', b.workloadType ? b.workloadName : undefined],
+    ['service.name', b.serviceName],
+    ['service.version', b.serviceVersion],
+    ['cloud.region', b.region],
+    ['cloud.availability_zone', b.zone],
+  ];
+  return kv.filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** W3C traceparent, random per connection: it traces tunnels, not app requests (§2.4). */
+export function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+}
+
+export interface ConnectRequest {
+  /** `<ip>:<port>`: the pod IP and target port, or the original destination via a waypoint. */
+  authority: string;
+  baggage?: Baggage;
+  /** The app client's address (`ip:port`) for `forwarded: for=`. */
+  forwardedFor?: string;
+  /** Service hostname when the app dialled a service (`forwarded: ;host=`). */
+  forwardedHost?: string;
+  traceparent?: string;
+  /** Only on the inner CONNECT of double HBONE (§2.10). */
+  forwardedNetwork?: string;
+}
+
+/** Plain CONNECT: :method and :authority only, no :scheme or :path (§2.4). */
+export function connectHeaders(req: ConnectRequest): http2.OutgoingHttpHeaders {
+  const h: http2.OutgoingHttpHeaders = { ':method': 'CONNECT', ':authority': req.authority };
+  const baggage = req.baggage ? formatBaggage(req.baggage) : '';
+  if (baggage) h['baggage'] = baggage;
+  if (req.forwardedFor) h['forwarded'] = `for="${req.forwardedFor}"${req.forwardedHost ? `;host=${req.forwardedHost}` : ''}`;
+  h['traceparent'] = req.traceparent ?? newTraceparent();
+  if (req.forwardedNetwork) h['x-forwarded-network'] = req.forwardedNetwork;
+  return h;
+}
