@@ -34,7 +34,12 @@ export interface ConnectionOptions {
   srcIp?: string;
   connectTimeoutMs?: number;
   keepalive?: KeepaliveOptions;
+  /** Makes the TCP socket to the next hop (default net.connect); in-pod: a marked socket in the pod netns. */
+  connectSocket?: SocketConnector;
 }
+
+/** Opens a (connecting) TCP socket to host:port, optionally bound to localAddress. */
+export type SocketConnector = (o: { host: string; port: number; localAddress?: string }) => net.Socket;
 
 const noop = (): void => {};
 
@@ -43,7 +48,7 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   const hop = parseAuthority(o.nextHop);
   if (!hop) throw new HboneError(`next hop '${o.nextHop}' is not <ip>:<port>`, 'BAD_ADDRESS');
   const timeoutMs = o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-  const tcp = net.connect({ host: hop.ip, port: hop.port, localAddress: o.srcIp });
+  const tcp = (o.connectSocket ?? net.connect)({ host: hop.ip, port: hop.port, localAddress: o.srcIp });
   tcp.on('error', noop);
   let tcpConnected = false;
   tcp.once('connect', () => (tcpConnected = true));

@@ -4,7 +4,7 @@
 // a connection that got GOAWAY or closed takes no new streams.
 import type http2 from 'node:http2';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
-import { openConnection, sendConnect } from './client.js';
+import { openConnection, sendConnect, type SocketConnector } from './client.js';
 import { CLIENT_MAX_STREAMS, type KeepaliveOptions } from './h2.js';
 import type { ConnectRequest } from './headers.js';
 
@@ -25,6 +25,8 @@ export interface HbonePoolOptions {
   maxStreamsPerConnection?: number;
   connectTimeoutMs?: number;
   keepalive?: KeepaliveOptions;
+  /** How the TCP socket to the next hop is made (default net.connect); one pool serves one source pod. */
+  connectSocket?: SocketConnector;
 }
 
 interface Conn {
@@ -109,7 +111,7 @@ export class HbonePool {
   }
 
   async #open(key: string, entry: Entry, o: PoolConnectOptions): Promise<void> {
-    const session = await openConnection({ ...o, connectTimeoutMs: this.#opts.connectTimeoutMs, keepalive: this.#opts.keepalive });
+    const session = await openConnection({ ...o, connectTimeoutMs: this.#opts.connectTimeoutMs, keepalive: this.#opts.keepalive, connectSocket: this.#opts.connectSocket });
     const peerMax = session.remoteSettings.maxConcurrentStreams ?? Infinity;
     const conn: Conn = { session, active: 0, maxStreams: Math.min(this.#maxStreams, peerMax), draining: false };
     entry.conns.push(conn);

@@ -201,6 +201,19 @@ test('echo through the tunnel, half-close both ways; ALPN h2, no SNI, peer ident
   }
 });
 
+test('pool: the connectSocket hook makes the next-hop TCP socket (in-pod: marked, in the pod netns)', async () => {
+  const calls: { host: string; port: number; localAddress?: string }[] = [];
+  const pool = new HbonePool({ connectSocket: (o) => (calls.push(o), net.connect(o)) });
+  try {
+    const s = await pool.connect(dialOpts(ports.echo, { srcIp: '127.0.0.1' }));
+    s.end('hooked');
+    assert.equal((await readAll(s)).toString(), 'hooked');
+    assert.deepEqual(calls, [{ host: '127.0.0.1', port: Number(hop.split(':')[1]), localAddress: '127.0.0.1' }]);
+  } finally {
+    pool.close();
+  }
+});
+
 test('1 MiB payload integrity', async () => {
   const pool = new HbonePool();
   try {
