@@ -1,0 +1,82 @@
+// Inbound, in the pod netns: HBONE on 15008 (spec §2.6) and plaintext on 15006 (§2.7), both
+// authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
+import type net from 'node:net';
+import { evaluate, type Decision } from '../authz/evaluate.js';
+import { HboneServer } from '../hbone/server.js';
+import type { WorkloadCertificate } from '../identity/ca-client.js';
+import { INPOD_MARK } from '../platform/capture-rules.js';
+import { pipeBoth, stripV4Mapped, type PodContext } from './pod.js';
+import { peerIdentityOf } from './state.js';
+
+export interface InboundDecision extends Pick<Decision, 'allowed'> {
+  reason: string;
+}
+
+/** §2.6 step 3 (IP authority = this pod) and §5.3 on {src ip, identity, pod ip, target port}. */
+export function authorizeInbound(ctx: PodContext, c: { srcIp: string; dstIp: string; dstPort: number; peerIdentity?: string }): InboundDecision {
+  if (c.dstIp !== ctx.pod.ip) return { allowed: false, reason: `destination ${c.dstIp} is not this pod (${ctx.pod.ip})` };
+  const state = ctx.state();
+  const dest = state.workloadByIp(ctx.pod.ip);
+  if (!dest) return { allowed: false, reason: `unknown local workload ${ctx.pod.ip}` };
+  let identity;
+  if (c.peerIdentity !== undefined) {
+    identity = peerIdentityOf(c.peerIdentity);
+    if (!identity) return { allowed: false, reason: `peer identity '${c.peerIdentity}' is not a workload identity` };
+  }
+  const d = evaluate(state.snapshot.authorizations, dest, { srcIp: stripV4Mapped(c.srcIp), dstIp: c.dstIp, dstPort: c.dstPort, ...(identity ? { identity } : {}) });
+  return { allowed: d.allowed, reason: d.policy ? `${d.reason} (${d.policy})` : d.reason };
+}
+
+/** Dials the app in the pod netns from the original client's IP. */
+export function connectApp(ctx: PodContext, port: number, srcIp: string): net.Socket {
+  const s = ctx.sockets.connectFromNetns(ctx.pod.netnsPath, { host: ctx.pod.ip, port, localAddress: stripV4Mapped(srcIp), transparent: true, mark: INPOD_MARK });
+  ctx.track(s);
+  return s;
+}
+
+export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertificate): HboneServer {
+  return new HboneServer({
+    certificate,
+    authorize: (req) => authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity }),
+    connectUpstream: (dst, up) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const s = connectApp(ctx, dst.port, up.srcAddr);
+        const abort = (): void => {
+          s.destroy();
+          reject(new Error('aborted'));
+        };
+        up.signal.addEventListener('abort', abort, { once: true });
+        s.once('connect', () => (up.signal.removeEventListener('abort', abort), resolve(s)));
+        s.once('error', (e) => (up.signal.removeEventListener('abort', abort), reject(e)));
+      }),
+  });
+}
+
+export interface PlaintextEvent {
+  pod: string;
+  src: string;
+  dst: string;
+  allowed: boolean;
+  reason: string;
+}
+
+/** 15006: original destination, authz without identity, then the app. */
+export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEvent?: (e: PlaintextEvent) => void): void {
+  ctx.track(client);
+  client.on('error', () => client.destroy());
+  let dst: { address: string; port: number };
+  try {
+    dst = ctx.sockets.originalDst(client);
+  } catch {
+    client.destroy();
+    return;
+  }
+  const src = stripV4Mapped(client.remoteAddress ?? '');
+  const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
+  onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, ...d });
+  if (!d.allowed) {
+    client.destroy();
+    return;
+  }
+  pipeBoth(client, connectApp(ctx, dst.port, src));
+}

@@ -1,0 +1,35 @@
+// What the data-path handlers of one enrolled pod share (spec §6.5: one in-pod proxy per pod).
+import type net from 'node:net';
+import type { SocketFactory } from '../platform/sockets.js';
+import type { MeshState } from './state.js';
+
+export interface PodRef {
+  /** Name under /run/netns (what `ip netns` and the capture rules use). */
+  netns: string;
+  /** /run/netns/<netns>. */
+  netnsPath: string;
+  ip: string;
+}
+
+export interface PodContext {
+  pod: PodRef;
+  /** The current config (read per connection, so a new snapshot applies to new connections). */
+  state(): MeshState;
+  sockets: SocketFactory;
+  /** Registers a socket so unenrolling the pod can close it. */
+  track(s: net.Socket): void;
+}
+
+export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+
+/** Plain byte copy with half-close; an error on either side destroys both. */
+export function pipeBoth(a: net.Socket, b: net.Socket): void {
+  a.allowHalfOpen = true;
+  b.allowHalfOpen = true;
+  a.on('error', () => b.destroy());
+  b.on('error', () => a.destroy());
+  a.once('close', (hadError) => hadError && b.destroy());
+  b.once('close', (hadError) => hadError && a.destroy());
+  a.pipe(b);
+  b.pipe(a);
+}
