@@ -17,7 +17,8 @@ export class ManifestError extends Error {
   readonly code = 'MANIFEST';
 }
 
-function listFiles(target: string): string[] {
+/** FILE, DIR (its *.yaml|*.yml|*.json, sorted) or '-' for stdin. */
+export function listFiles(target: string): string[] {
   if (target === '-') return ['-'];
   let st: fs.Stats;
   try {

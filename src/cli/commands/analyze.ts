@@ -2,7 +2,6 @@
 // over files, the live cluster, or both (files overlay the cluster's objects, as with
 // `istioctl analyze`). Exit code 1 if any finding is an Error; Warnings do not fail.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { analyze, formatFinding, type Finding } from '../../analyze/index.js';
@@ -13,7 +12,7 @@ import type { KubeObject } from '../../model/core/types.js';
 import { validateObject } from '../../model/core/validate.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
-import { ManifestError } from '../manifest.js';
+import { listFiles, ManifestError } from '../manifest.js';
 
 /** Kinds without a namespace, for objects whose kind the registry does not know. */
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'GatewayClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
@@ -21,18 +20,6 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'GatewayClass', 'ClusterRol
 interface FileObject {
   obj: KubeObject;
   source: string;
-}
-
-function listFiles(target: string): string[] {
-  if (target === '-') return ['-'];
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(target);
-  } catch {
-    throw new ManifestError(`${target}: no such file or directory`);
-  }
-  if (!st.isDirectory()) return [target];
-  return fs.readdirSync(target).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => path.join(target, f));
 }
 
 /**
