@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { INPOD_MARK, RULE_PREF, applyCaptureRules, hasPolicyRule, removeCaptureRules } from '../../src/platform/capture-rules.js';
 import { hasTool, isRoot, run, runAsync } from '../../src/platform/exec.js';
 import { type Address, SyscallError, connectFromNetns, listenInNetns, originalDst } from '../../src/platform/sockets.js';
+import { createVethPair } from './support/veth-pair.js';
 
 const missing = ['ip', 'nft', 'curl'].filter((t) => !hasTool(t));
 const skip = !isRoot() ? 'needs root: creates network namespaces' : missing.length > 0 ? `needs ${missing.join(', ')} installed` : false;
@@ -77,14 +78,7 @@ describe('in-pod capture (nftables + koffi sockets)', { skip, timeout: 30_000 },
   }
 
   before(async () => {
-    run(['ip', 'netns', 'add', A]);
-    run(['ip', 'netns', 'add', B]);
-    run(['ip', '-n', A, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', B]);
-    for (const [ns, ip] of [[A, IP_A], [B, IP_B]] as const) {
-      run(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-      run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-      run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    createVethPair({ netns: A, ip: IP_A }, { netns: B, ip: IP_B });
     await applyCaptureRules(A);
 
     // Pod B's server: answers HTTP-ish so curl and raw clients both can read it.

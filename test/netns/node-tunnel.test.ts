@@ -15,8 +15,10 @@ import type { TunnelInfo } from '../../src/hbone/server.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
+import { workload } from '../unit/support/xds-fixtures.js';
 import { hasTool, isRoot, run, runAsync } from '../../src/platform/exec.js';
 import { connectFromNetns, listenInNetns } from '../../src/platform/sockets.js';
+import { createVethPair } from './support/veth-pair.js';
 
 const missing = ['ip', 'nft', 'curl'].filter((t) => !hasTool(t));
 const skip = !isRoot() ? 'needs root: creates network namespaces' : missing.length > 0 ? `needs ${missing.join(', ')} installed` : false;
@@ -30,26 +32,9 @@ const IP_B = '10.78.0.2';
 const CLIENT_ID = 'spiffe://cluster.local/ns/a/sa/client';
 const SERVER_ID = 'spiffe://cluster.local/ns/b/sa/server';
 
-const wl = (name: string, ns: string, sa: string, ip: string): Workload => ({
-  uid: `c//Pod/${ns}/${name}`,
-  name,
-  namespace: ns,
-  addresses: [ip],
-  network: '',
-  tunnelProtocol: 'HBONE',
-  trustDomain: 'cluster.local',
-  serviceAccount: sa,
-  node: 'node1',
-  canonicalName: name,
-  canonicalRevision: 'latest',
-  workloadType: 'POD',
-  workloadName: name,
-  nativeTunnel: false,
-  services: {},
-  authorizationPolicies: [],
-  status: 'HEALTHY',
-  clusterId: 'c',
-});
+// The shared builder, with this test's identities in the cluster.local trust domain.
+const wl = (name: string, ns: string, sa: string, ip: string): Workload =>
+  workload(ns, name, ip, undefined, { uid: `c//Pod/${ns}/${name}`, trustDomain: 'cluster.local', serviceAccount: sa, clusterId: 'c' });
 const snapshot: MeshSnapshot = { workloads: [wl('client', 'a', 'client', IP_A), wl('server', 'b', 'server', IP_B)], services: [], authorizations: [] };
 const denyClient: Authorization = {
   name: 'deny-client',
@@ -88,14 +73,7 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
       const { chain, serial, notAfter } = await ca.sign(await createCsr(sid, keys), sid, 3600);
       certs.set(sid, { identity: sid, chainPem: chain.slice(0, -1), rootsPem: chain.at(-1)!, keyPem: await exportPrivateKeyPem(keys.privateKey), notBefore: new Date(), notAfter, serial });
     }
-    run(['ip', 'netns', 'add', A]);
-    run(['ip', 'netns', 'add', B]);
-    run(['ip', '-n', A, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', B]);
-    for (const [ns, ip] of [[A, IP_A], [B, IP_B]] as const) {
-      run(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-      run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-      run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    createVethPair({ netns: A, ip: IP_A }, { netns: B, ip: IP_B });
     // Pod B's app (no mark: an ordinary app socket).
     app = listenInNetns(`/run/netns/${B}`, { host: '0.0.0.0', port: 8080 });
     app.on('connection', (c: net.Socket) => {

@@ -4,28 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Authorization, MeshSnapshot, Service, Workload } from '../../src/api/types.js';
 import { MeshState, peerIdentityOf, routeOutbound, spiffeIdOf } from '../../src/node/state.js';
+import { workload } from './support/xds-fixtures.js';
 
-const wl = (name: string, ip: string, o: Partial<Workload> = {}): Workload => ({
-  uid: `c//Pod/b/${name}`,
-  name,
-  namespace: 'b',
-  addresses: [ip],
-  network: '',
-  tunnelProtocol: 'HBONE',
-  trustDomain: '',
-  serviceAccount: 'server',
-  node: 'n1',
-  canonicalName: name,
-  canonicalRevision: 'latest',
-  workloadType: 'POD',
-  workloadName: name,
-  nativeTunnel: false,
-  services: {},
-  authorizationPolicies: [],
-  status: 'HEALTHY',
-  clusterId: 'c',
-  ...o,
-});
+const wl = (name: string, ip: string, o: Partial<Workload> = {}): Workload =>
+  workload('b', name, ip, undefined, { uid: `c//Pod/b/${name}`, serviceAccount: 'server', node: 'n1', clusterId: 'c', ...o });
 const svc = (name: string, vip: string, ns = 'b', targetPort = 8080): Service => ({
   name,
   namespace: ns,
