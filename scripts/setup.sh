@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-command setup on a fresh Debian 12 machine (as root): installs the system tools
-# Ambit drives (ip, nft, curl, openssl, iperf3, kubectl), the npm dependencies, builds,
+# Ambit drives (ip, nft, curl, openssl, iperf3, kubectl; tcpdump and stunnel4 for the
+# no-plaintext test and the tunnel benchmark), the npm dependencies, builds,
 # and runs the demo. `--deps-only` stops after installing and building (used by CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # tool -> Debian package
-declare -A PKG=([ip]=iproute2 [nft]=nftables [curl]=curl [openssl]=openssl [iperf3]=iperf3 [kubectl]=kubernetes-client [timeout]=coreutils [bash]=bash [ps]=procps)
+declare -A PKG=([ip]=iproute2 [nft]=nftables [curl]=curl [openssl]=openssl [iperf3]=iperf3 [kubectl]=kubernetes-client [timeout]=coreutils [bash]=bash [ps]=procps [tcpdump]=tcpdump [stunnel4]=stunnel4)
 missing=()
 for tool in "${!PKG[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PKG[$tool]}")
