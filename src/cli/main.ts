@@ -5,7 +5,7 @@ import { appCommand } from './commands/app.js';
 import { caCommand } from './commands/ca.js';
 import { applyCommand } from './commands/apply.js';
 import { clusterCommand } from './commands/cluster.js';
-import { controlPlaneCommand, nodeAgentCommand } from './commands/daemons.js';
+import { controlPlaneCommand, nodeAgentCommand, nodeTunnelCommand } from './commands/daemons.js';
 import { demoCommand } from './commands/demo.js';
 import { execCommand, logsCommand } from './commands/pods.js';
 import { deleteCommand, getCommand, labelCommand, scaleCommand } from './commands/resources.js';
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   let cluster: string | undefined;
   const args = [...argv];
   const ci = args.indexOf('--cluster');
-  if (ci >= 0 && args[0] !== 'control-plane' && args[0] !== 'node-agent') {
+  if (ci >= 0 && args[0] !== 'control-plane' && args[0] !== 'node-agent' && args[0] !== 'node-tunnel') {
     cluster = args[ci + 1];
     args.splice(ci, 2);
   }
@@ -82,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
         return await controlPlaneCommand(rest);
       case 'node-agent':
         return await nodeAgentCommand(rest);
+      case 'node-tunnel':
+        return await nodeTunnelCommand(rest);
       case 'version':
       case '--version':
         ctx.out('ambit 0.1.0\n');

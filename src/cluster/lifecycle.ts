@@ -32,7 +32,8 @@ export interface ClusterInfo {
   /** SPIFFE trust domain of the mesh (default cluster.local). */
   trustDomain?: string;
   createdAt: string;
-  pids: { controlPlane: number; nodes: Record<string, number> };
+  /** nodes: node agents; tunnels: node tunnels (absent in a cluster.json from before them). */
+  pids: { controlPlane: number; nodes: Record<string, number>; tunnels?: Record<string, number> };
 }
 
 export const DEFAULT_CLUSTER = 'local';
@@ -55,6 +56,7 @@ export function readClusterInfo(name: string): ClusterInfo | undefined {
 
 /** True while the process exists and is not a zombie (a killed daemon is reaped by init, not by us). */
 export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0) would signal our own group
   try {
     process.kill(pid, 0);
   } catch {
@@ -241,7 +243,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
     await createClusterNetwork(opts.name, opts.nodes);
     opts.progress(`starting control plane on 127.0.0.1:${port}`);
     const cpLog = path.join(paths.logs, 'control-plane.log');
-    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, caPort, metricsPort, trustDomain, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {} } };
+    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, caPort, metricsPort, trustDomain, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {}, tunnels: {} } };
     info.pids.controlPlane = startDaemon(['control-plane', '--cluster', opts.name, '--port', String(port)], cpLog);
     fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
     const client = adminClient(opts.name);
@@ -254,6 +256,8 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
       const n = nodeName(i);
       opts.progress(`starting node agent ${n}`);
       info.pids.nodes[n] = startDaemon(['node-agent', '--cluster', opts.name, '--node', n], path.join(paths.logs, `${n}.log`));
+      opts.progress(`starting node tunnel ${n}`);
+      info.pids.tunnels![n] = startDaemon(['node-tunnel', '--cluster', opts.name, '--node', n], path.join(paths.logs, `${n}-tunnel.log`));
     }
     fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
     await waitFor('the node agents', async () => {
@@ -333,6 +337,8 @@ export async function clusterDown(opts: DownOptions): Promise<void> {
     // Node agents first: they stop their pods and remove the pod namespaces.
     opts.progress('stopping node agents and their pods');
     await Promise.all(Object.values(info.pids.nodes).map((pid) => stopPid(pid, 15_000)));
+    opts.progress('stopping node tunnels');
+    await Promise.all(Object.values(info.pids.tunnels ?? {}).map((pid) => stopPid(pid, 10_000)));
     opts.progress('stopping control plane');
     await stopPid(info.pids.controlPlane, 5000);
   }
@@ -351,7 +357,7 @@ export async function clusterDown(opts: DownOptions): Promise<void> {
 export interface ClusterStatus {
   info?: ClusterInfo;
   controlPlane: boolean;
-  nodes: { name: string; agent: boolean; ready: boolean }[];
+  nodes: { name: string; agent: boolean; tunnel: boolean; ready: boolean }[];
   paths: ClusterPaths;
 }
 
@@ -368,7 +374,7 @@ export async function clusterStatus(name: string): Promise<ClusterStatus> {
   return {
     info,
     controlPlane: cp,
-    nodes: Object.entries(info.pids.nodes).map(([n, pid]) => ({ name: n, agent: pidAlive(pid), ready: readyNodes.has(n) })),
+    nodes: Object.entries(info.pids.nodes).map(([n, pid]) => ({ name: n, agent: pidAlive(pid), tunnel: pidAlive(info.pids.tunnels?.[n] ?? 0), ready: readyNodes.has(n) })),
     paths,
   };
 }

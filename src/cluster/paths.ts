@@ -39,3 +39,5 @@ export function clusterPaths(cluster: string, root = stateRoot()): ClusterPaths 
 export const podLogPath = (p: ClusterPaths, ns: string, name: string): string => path.join(p.pods, `${ns}_${name}.log`);
 /** The node's CA credential (a node token; see ca/node-auth.ts), mode 0600. */
 export const nodeCaTokenPath = (p: ClusterPaths, node: string): string => path.join(p.nodes, node, 'ca-token');
+/** The node agent ⇄ node tunnel enrollment socket (Istio: /var/run/ztunnel/ztunnel.sock). */
+export const nodeTunnelSocketPath = (p: ClusterPaths, node: string): string => path.join(p.nodes, node, 'ztunnel.sock');

@@ -12,8 +12,11 @@ import type { PodRuntime } from '../cluster/runtime.js';
 import { podLogPath, type ClusterPaths } from '../cluster/paths.js';
 import { K } from '../controllers/kinds.js';
 import type { Logger } from '../lib/log.js';
-import type { Endpoints, NodeObject, Pod, Service } from '../model/core/types.js';
+import type { Endpoints, Namespace, NodeObject, Pod, Service } from '../model/core/types.js';
+import { isEnrolled } from '../model/mesh/enrollment.js';
+import { applyCaptureRules, applyProbeSnatRules, removeCaptureRules } from '../platform/capture-rules.js';
 import { PodWorker } from './pod-worker.js';
+import type { TunnelLink } from './tunnel-link.js';
 import { hostEntries, searchDomains, serviceRules } from './service-view.js';
 
 export interface NodeAgentConfig {
@@ -23,6 +26,8 @@ export interface NodeAgentConfig {
   nodeNetns: string;
   paths: ClusterPaths;
   log: Logger;
+  /** The node tunnel's enrollment socket; without it pods are never captured (tests of the runtime alone). */
+  tunnel?: TunnelLink;
 }
 
 const HEARTBEAT_MS = 20_000;
@@ -32,7 +37,10 @@ export class NodeAgent {
   readonly pods: Informer;
   readonly services: Informer;
   readonly endpoints: Informer;
+  readonly namespaces: Informer;
   readonly #ipam: Ipam;
+  /** Pods whose capture rules are installed (and that the tunnel was told about), by key. */
+  readonly #captured = new Set<string>();
   readonly #workers = new Map<string, PodWorker>();
   /** Pods being set up or torn down, so events for them wait their turn. */
   readonly #busy = new Map<string, Promise<void>>();
@@ -46,6 +54,10 @@ export class NodeAgent {
     this.pods = new Informer(cfg.client, K.Pod, undefined, { fieldSelector: `spec.nodeName=${this.nodeName}` }, cfg.log);
     this.services = new Informer(cfg.client, K.Service, undefined, {}, cfg.log);
     this.endpoints = new Informer(cfg.client, K.Endpoints, undefined, {}, cfg.log);
+    this.namespaces = new Informer(cfg.client, K.Namespace, undefined, {}, cfg.log);
+    this.namespaces.on((_type, o) => {
+      for (const w of this.#workers.values()) if (w.key.startsWith(`${o.metadata.name}/`)) this.#serialize(w.key, () => this.#reconcileCapture(w));
+    });
     this.pods.on((type, o) => this.#serialize(`${o.metadata.namespace}/${o.metadata.name}`, () => this.#onPod(type, o as Pod)));
     this.services.on(() => this.#scheduleNetworkSync());
     this.endpoints.on(() => this.#scheduleNetworkSync());
@@ -55,7 +67,8 @@ export class NodeAgent {
     fs.mkdirSync(this.cfg.paths.pods, { recursive: true });
     await this.#registerNode();
     this.#heartbeat = setInterval(() => void this.#registerNode().catch((e: Error) => this.cfg.log(`heartbeat: ${e.message}`)), HEARTBEAT_MS);
-    await Promise.all([this.services.start(), this.endpoints.start()]);
+    await Promise.all([this.services.start(), this.endpoints.start(), this.namespaces.start()]);
+    if (this.cfg.tunnel) await applyProbeSnatRules(this.cfg.nodeNetns, podCIDR(this.cfg.nodeIndex));
     this.#syncNetwork();
     await this.pods.start();
   }
@@ -66,6 +79,7 @@ export class NodeAgent {
     this.pods.stop();
     this.services.stop();
     this.endpoints.stop();
+    this.namespaces.stop();
     await Promise.all([...this.#workers.values()].map((w) => w.stop(2).catch(() => undefined)));
     this.#workers.clear();
   }
@@ -85,6 +99,8 @@ export class NodeAgent {
     if (type === 'DELETED' || pod.metadata.deletionTimestamp) {
       if (worker && worker.sandbox) {
         this.#workers.delete(key);
+        // Tell the tunnel first; the rules go away with the netns.
+        if (this.#captured.delete(key)) await this.cfg.tunnel?.del(pod.metadata.uid!);
         await worker.stop(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
         this.#ipam.release(worker.sandbox.podIP);
         this.cfg.log(`pod ${key}: stopped and removed`);
@@ -98,6 +114,7 @@ export class NodeAgent {
     }
     if (worker) {
       worker.update(pod);
+      await this.#reconcileCapture(worker);
       return;
     }
     const phase = pod.status?.phase;
@@ -135,7 +152,48 @@ export class NodeAgent {
       log: this.cfg.log,
     });
     this.#workers.set(key, w);
+    // Capture before the app starts, so its first connection is already in the mesh (istio-cni's CmdAdd).
+    await this.#reconcileCapture(w);
     await w.start();
+  }
+
+  /** Whether the pod should be captured now (spec §6.1): its labels or its namespace's. */
+  #wantsCapture(w: PodWorker): boolean {
+    if (!this.cfg.tunnel) return false;
+    const pod = w.pod;
+    if (pod.metadata.deletionTimestamp) return false;
+    const ns = this.namespaces.get('', pod.metadata.namespace!) as Namespace | undefined;
+    return isEnrolled(pod.metadata.labels, ns?.metadata.labels);
+  }
+
+  /**
+   * Enroll: rules first, then the tunnel (until it listens, captured traffic is refused, never
+   * plaintext). Unenroll: rules off first (traffic is plain again), then the tunnel lets go.
+   * Neither restarts the pod.
+   */
+  async #reconcileCapture(w: PodWorker): Promise<void> {
+    const tunnel = this.cfg.tunnel;
+    if (!tunnel) return;
+    const want = this.#wantsCapture(w);
+    const have = this.#captured.has(w.key);
+    const pod = w.pod;
+    if (want && !have) {
+      await applyCaptureRules(w.sandbox.netns);
+      this.#captured.add(w.key);
+      const err = await tunnel.add({
+        type: 'add',
+        uid: pod.metadata.uid!,
+        workload: { name: pod.metadata.name!, namespace: pod.metadata.namespace!, serviceAccount: pod.spec.serviceAccountName ?? pod.spec.serviceAccount ?? 'default' },
+        netns: w.sandbox.netns,
+        ip: w.sandbox.podIP,
+      });
+      this.cfg.log(`pod ${w.key}: captured into the mesh${err ? ` (node tunnel: ${err}; its traffic is refused until the tunnel serves it)` : ''}`);
+    } else if (!want && have) {
+      await removeCaptureRules(w.sandbox.netns);
+      this.#captured.delete(w.key);
+      await tunnel.del(pod.metadata.uid!);
+      this.cfg.log(`pod ${w.key}: removed from the mesh (plain traffic)`);
+    }
   }
 
   #scheduleNetworkSync(): void {

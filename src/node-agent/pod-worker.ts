@@ -43,6 +43,10 @@ export class PodWorker {
     this.#pod = pod;
   }
 
+  get pod(): Pod {
+    return this.#pod;
+  }
+
   get key(): string {
     return `${this.#pod.metadata.namespace}/${this.#pod.metadata.name}`;
   }

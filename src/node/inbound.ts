@@ -41,6 +41,7 @@ export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertifi
     connectUpstream: (dst, up) =>
       new Promise<net.Socket>((resolve, reject) => {
         const s = connectApp(ctx, dst.port, up.srcAddr);
+        ctx.trackInbound({ srcIp: stripV4Mapped(up.srcAddr), dstPort: dst.port, peerIdentity: up.peerIdentity, app: s });
         const abort = (): void => {
           s.destroy();
           reject(new Error('aborted'));
@@ -78,5 +79,7 @@ export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEv
     client.destroy();
     return;
   }
-  pipeBoth(client, connectApp(ctx, dst.port, src));
+  const app = connectApp(ctx, dst.port, src);
+  ctx.trackInbound({ srcIp: src, dstPort: dst.port, app });
+  pipeBoth(client, app);
 }

@@ -18,6 +18,17 @@ export interface PodContext {
   sockets: SocketFactory;
   /** Registers a socket so unenrolling the pod can close it. */
   track(s: net.Socket): void;
+  /** Registers an authorized inbound connection so a policy change can re-check it (spec §5.3). */
+  trackInbound(conn: InboundConnection): void;
+}
+
+/** What authorized an open inbound connection, and the socket that ends it. */
+export interface InboundConnection {
+  srcIp: string;
+  dstPort: number;
+  peerIdentity?: string;
+  /** The tunnel → app socket: destroying it ends the connection on both sides. */
+  app: net.Socket;
 }
 
 export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);

@@ -10,15 +10,42 @@ import type { HboneServer, TunnelInfo } from '../hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { DEFAULT_PORTS, INPOD_MARK, applyCaptureRules, removeCaptureRules } from '../platform/capture-rules.js';
 import { ffiSockets, type SocketFactory } from '../platform/sockets.js';
-import { createHboneInbound, handlePlaintextInbound, type PlaintextEvent } from './inbound.js';
+import { authorizeInbound, createHboneInbound, handlePlaintextInbound, type PlaintextEvent } from './inbound.js';
 import { handleOutbound, type OutboundEvent } from './outbound.js';
-import type { PodContext, PodRef } from './pod.js';
+import type { InboundConnection, PodContext, PodRef } from './pod.js';
+import { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe.js';
 import { MeshState, spiffeIdOf } from './state.js';
 
 export interface NodeTunnelOptions {
   snapshot: MeshSnapshot;
   certificateFor(identity: string): WorkloadCertificate | Promise<WorkloadCertificate>;
   sockets?: SocketFactory;
+  /** Trust domain of identities made from enrollment info (default cluster.local). */
+  trustDomain?: string;
+  /**
+   * Whether enroll/unenroll install and remove the in-pod capture rules (default true). The
+   * node agent does it itself in a cluster (istio-cni's role), so the tunnel daemon passes false.
+   */
+  manageCaptureRules?: boolean;
+}
+
+/** A pod to serve: its netns, its IP, and (from the node agent) who it is. */
+export interface PodEnrollment {
+  /** Pod UID (default: the IP). A re-enroll of a known UID with another netns or IP replaces it. */
+  uid?: string;
+  netns: string;
+  ip: string;
+  /** Namespace and service account give the identity; without them it comes from the mesh config. */
+  namespace?: string;
+  serviceAccount?: string;
+}
+
+export interface RevokedEvent {
+  pod: string;
+  src: string;
+  dstPort: number;
+  peerIdentity?: string;
+  reason: string;
 }
 
 export interface NodeTunnelEvents {
@@ -26,10 +53,15 @@ export interface NodeTunnelEvents {
   inbound: [TunnelInfo & { pod: string }];
   outbound: [OutboundEvent];
   plaintext: [PlaintextEvent];
+  /** An open inbound connection closed because new policy denies it. */
+  revoked: [RevokedEvent];
 }
 
 interface Enrolled {
+  uid: string;
+  identity: string;
   ref: PodRef;
+  inbound: Set<InboundConnection>;
   listeners: net.Server[];
   hbone: HboneServer;
   pool: HbonePool;
@@ -40,6 +72,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
   #state: MeshState;
   readonly #opts: NodeTunnelOptions;
   readonly #sockets: SocketFactory;
+  /** By pod UID. */
   readonly #pods = new Map<string, Enrolled>();
 
   constructor(opts: NodeTunnelOptions) {
@@ -49,42 +82,78 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
     this.#sockets = opts.sockets ?? ffiSockets;
   }
 
-  /** New config: applies to new connections (re-evaluating open ones is not done yet). */
+  /** New config for new connections; open inbound connections that it now denies are closed (§5.3). */
   setSnapshot(snapshot: MeshSnapshot): void {
     this.#state = new MeshState(snapshot);
+    for (const e of this.#pods.values()) {
+      const ctx = this.#context(e);
+      for (const c of e.inbound) {
+        const d = authorizeInbound(ctx, { srcIp: c.srcIp, dstIp: e.ref.ip, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}) });
+        if (d.allowed) continue;
+        e.inbound.delete(c);
+        c.app.destroy(new Error(`policy changed: ${d.reason}`));
+        this.emit('revoked', { pod: e.ref.ip, src: c.srcIp, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}), reason: d.reason });
+      }
+    }
   }
 
   get state(): MeshState {
     return this.#state;
   }
 
-  /** The pod must be a known workload (its certificate is its service account's). */
-  async enroll(pod: { netns: string; ip: string }): Promise<void> {
-    if (this.#pods.has(pod.ip)) return;
+  /** A rotated certificate: the HBONE listeners of pods with that identity present it from now on. */
+  updateCertificate(cert: WorkloadCertificate): void {
+    for (const e of this.#pods.values()) if (e.identity === cert.identity) e.hbone.setCertificate(cert);
+  }
+
+  #identityOf(pod: PodEnrollment): string {
+    if (pod.namespace !== undefined) {
+      return spiffeIdOf({ trustDomain: this.#opts.trustDomain ?? DEFAULT_TRUST_DOMAIN, namespace: pod.namespace, serviceAccount: pod.serviceAccount ?? '' });
+    }
     const workload = this.#state.workloadByIp(pod.ip);
     if (!workload) throw new Error(`enroll ${pod.netns}: no workload with IP ${pod.ip} in the mesh config`);
-    const identity = spiffeIdOf(workload);
-    const certificate = await this.#opts.certificateFor(identity);
-    const ref: PodRef = { netns: pod.netns, netnsPath: `/run/netns/${pod.netns}`, ip: pod.ip };
-    const tracked = new Set<net.Socket>();
-    const ctx: PodContext = {
-      pod: ref,
+    return spiffeIdOf(workload);
+  }
+
+  #context(e: Pick<Enrolled, 'ref' | 'sockets' | 'inbound'>): PodContext {
+    return {
+      pod: e.ref,
       state: () => this.#state,
       sockets: this.#sockets,
       track: (s) => {
-        tracked.add(s);
-        s.once('close', () => tracked.delete(s));
+        e.sockets.add(s);
+        s.once('close', () => e.sockets.delete(s));
+      },
+      trackInbound: (c) => {
+        e.inbound.add(c);
+        c.app.once('close', () => e.inbound.delete(c));
       },
     };
+  }
+
+  /** Opens the pod's listeners (after its capture rules, if this tunnel manages them). */
+  async enroll(pod: PodEnrollment): Promise<void> {
+    const uid = pod.uid ?? pod.ip;
+    const known = this.#pods.get(uid);
+    if (known && known.ref.netns === pod.netns && known.ref.ip === pod.ip) return;
+    if (known) await this.unenroll(uid);
+    for (const other of this.#pods.values()) {
+      if (other.ref.ip === pod.ip) throw new Error(`enroll ${pod.netns}: IP ${pod.ip} is already served for pod ${other.uid}`);
+    }
+    const identity = this.#identityOf(pod);
+    const certificate = await this.#opts.certificateFor(identity);
+    const ref: PodRef = { netns: pod.netns, netnsPath: `/run/netns/${pod.netns}`, ip: pod.ip };
+    const base = { ref, sockets: new Set<net.Socket>(), inbound: new Set<InboundConnection>() };
+    const ctx = this.#context(base);
     const pool = new HbonePool({
       connectSocket: (o) => this.#sockets.connectFromNetns(ref.netnsPath, { ...o, mark: INPOD_MARK }),
     });
     const hbone = createHboneInbound(ctx, certificate);
     hbone.on('tunnel', (t) => this.emit('inbound', { ...t, pod: ref.ip }));
-    const e: Enrolled = { ref, listeners: [], hbone, pool, sockets: tracked };
-    this.#pods.set(pod.ip, e);
+    const e: Enrolled = { uid, identity, ...base, listeners: [], hbone, pool };
+    this.#pods.set(uid, e);
     try {
-      await applyCaptureRules(pod.netns);
+      if (this.#opts.manageCaptureRules ?? true) await applyCaptureRules(pod.netns);
       const open = (opts: Parameters<SocketFactory['listenInNetns']>[1]): net.Server => {
         const l = this.#sockets.listenInNetns(ref.netnsPath, { ...opts, mark: INPOD_MARK });
         l.on('error', () => {});
@@ -99,33 +168,43 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
       );
       hbone.attach(open({ host: '0.0.0.0', port: DEFAULT_PORTS.hbone, reusePort: true }));
     } catch (err) {
-      await this.unenroll(pod.ip);
+      await this.unenroll(uid);
       throw err;
     }
   }
 
-  enrolled(): string[] {
-    return [...this.#pods.keys()];
+  /** Enrolled pods: UID, IP, netns and identity. */
+  pods(): { uid: string; ip: string; netns: string; identity: string }[] {
+    return [...this.#pods.values()].map((e) => ({ uid: e.uid, ip: e.ref.ip, netns: e.ref.netns, identity: e.identity }));
   }
 
-  /** Closes the pod's listeners and connections, then removes its capture rules. */
-  async unenroll(ip: string): Promise<void> {
-    const e = this.#pods.get(ip);
+  /** IPs of the enrolled pods. */
+  enrolled(): string[] {
+    return [...this.#pods.values()].map((e) => e.ref.ip);
+  }
+
+  #find(uidOrIp: string): Enrolled | undefined {
+    return this.#pods.get(uidOrIp) ?? [...this.#pods.values()].find((e) => e.ref.ip === uidOrIp);
+  }
+
+  /** Closes the pod's listeners and connections, then (if managed here) removes its capture rules. */
+  async unenroll(uidOrIp: string): Promise<void> {
+    const e = this.#find(uidOrIp);
     if (!e) return;
-    this.#pods.delete(ip);
+    this.#pods.delete(e.uid);
     for (const l of e.listeners) l.close();
     e.pool.close();
     await e.hbone.close(0);
     for (const s of e.sockets) s.destroy();
-    await removeCaptureRules(e.ref.netns);
+    if (this.#opts.manageCaptureRules ?? true) await removeCaptureRules(e.ref.netns);
   }
 
   /** Test hook / drain: stops accepting on a pod's listeners but keeps its capture rules (fails closed). */
-  closeListeners(ip: string): void {
-    for (const l of this.#pods.get(ip)?.listeners ?? []) l.close();
+  closeListeners(uidOrIp: string): void {
+    for (const l of this.#find(uidOrIp)?.listeners ?? []) l.close();
   }
 
   async close(): Promise<void> {
-    for (const ip of [...this.#pods.keys()]) await this.unenroll(ip);
+    for (const uid of [...this.#pods.keys()]) await this.unenroll(uid);
   }
 }

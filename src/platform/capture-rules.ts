@@ -12,6 +12,8 @@ export const INPOD_TPROXY_MARK = 0x111;
 export const MARK_MASK = 0xfff;
 export const ROUTE_TABLE = 100;
 export const RULE_PREF = 32764;
+/** Source of the node's health probes (istio-cni HOST_PROBE_SNAT_ADDRESS): they bypass the tunnel (spec §6.4). */
+export const PROBE_SNAT_IP = '169.254.7.127';
 
 export interface CapturePorts {
   outbound: number;
@@ -40,13 +42,14 @@ export function renderCaptureRules(ports: CapturePorts = DEFAULT_PORTS): string 
     `  }`,
     `  chain prerouting_nat {`,
     `    type nat hook prerouting priority dstnat; policy accept;`,
+    `    ip saddr ${PROBE_SNAT_IP} meta l4proto tcp accept`,
     `    ip daddr != 127.0.0.1 meta l4proto tcp tcp dport != ${ports.hbone} ${own} redirect to :${ports.inbound}`,
     `  }`,
     `  chain input_guard {`,
     `    type filter hook input priority filter; policy accept;`,
     // Fail closed: a new inbound TCP connection that was neither redirected nor sent to the
     // HBONE port must not reach the app in plaintext.
-    `    iifname != "lo" meta l4proto tcp ct state new ct status and dnat == 0 tcp dport != ${ports.hbone} drop`,
+    `    iifname != "lo" ip saddr != ${PROBE_SNAT_IP} meta l4proto tcp ct state new ct status and dnat == 0 tcp dport != ${ports.hbone} drop`,
     `  }`,
     `  chain output_route {`,
     // 'route' type: changing the mark here re-routes the packet (== iptables mangle OUTPUT)
@@ -55,6 +58,7 @@ export function renderCaptureRules(ports: CapturePorts = DEFAULT_PORTS): string 
     `  }`,
     `  chain output_nat {`,
     `    type nat hook output priority -100; policy accept;`,
+    `    ip daddr ${PROBE_SNAT_IP} meta l4proto tcp accept`,
     `    meta l4proto tcp meta mark and ${tproxyMark} accept`,
     // app → its own pod IP over lo
     `    oifname "lo" ip daddr != 127.0.0.1 accept`,
@@ -63,6 +67,32 @@ export function renderCaptureRules(ports: CapturePorts = DEFAULT_PORTS): string 
     `}`,
     '',
   ].join('\n');
+}
+
+export const PROBE_TABLE = 'ambit_probes';
+
+/**
+ * Node side of the probe bypass (spec §6.4): TCP the node itself opens toward its pods (the
+ * readiness probes, run as root; forwarded pod traffic has no local socket) leaves from PROBE_SNAT_IP,
+ * which the in-pod rules let through without capture or policy.
+ */
+export function renderProbeSnatRules(podCidr: string): string {
+  return [
+    `table ip ${PROBE_TABLE}`,
+    `delete table ip ${PROBE_TABLE}`,
+    `table ip ${PROBE_TABLE} {`,
+    `  chain postrouting {`,
+    `    type nat hook postrouting priority srcnat; policy accept;`,
+    `    ip daddr ${podCidr} meta l4proto tcp meta skuid 0 snat to ${PROBE_SNAT_IP}`,
+    `  }`,
+    `}`,
+    '',
+  ].join('\n');
+}
+
+/** Installs (or replaces) the probe SNAT table in the node netns. */
+export async function applyProbeSnatRules(nodeNetns: string, podCidr: string): Promise<void> {
+  await runAsync(inNetns(nodeNetns, ['nft', '-f', '-']), { input: renderProbeSnatRules(podCidr) });
 }
 
 /** Removes the table whether or not it exists (declare-then-delete). */

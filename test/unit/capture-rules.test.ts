@@ -40,12 +40,12 @@ describe('renderCaptureRules', () => {
     {
       chain: 'prerouting_nat',
       hook: 'type nat hook prerouting priority dstnat; policy accept;',
-      rules: ['ip daddr != 127.0.0.1 meta l4proto tcp tcp dport != 15008 meta mark and 0xfff != 0x539 redirect to :15006'],
+      rules: ['ip saddr 169.254.7.127 meta l4proto tcp accept', 'ip daddr != 127.0.0.1 meta l4proto tcp tcp dport != 15008 meta mark and 0xfff != 0x539 redirect to :15006'],
     },
     {
       chain: 'input_guard',
       hook: 'type filter hook input priority filter; policy accept;',
-      rules: ['iifname != "lo" meta l4proto tcp ct state new ct status and dnat == 0 tcp dport != 15008 drop'],
+      rules: ['iifname != "lo" ip saddr != 169.254.7.127 meta l4proto tcp ct state new ct status and dnat == 0 tcp dport != 15008 drop'],
     },
     {
       chain: 'output_route',
@@ -56,6 +56,7 @@ describe('renderCaptureRules', () => {
       chain: 'output_nat',
       hook: 'type nat hook output priority -100; policy accept;',
       rules: [
+        'ip daddr 169.254.7.127 meta l4proto tcp accept',
         'meta l4proto tcp meta mark and 0xfff == 0x111 accept',
         'oifname "lo" ip daddr != 127.0.0.1 accept',
         'ip daddr != 127.0.0.1 meta l4proto tcp meta mark and 0xfff != 0x539 redirect to :15001',

@@ -38,9 +38,9 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
         return 1;
       }
       ctx.out(`cluster '${name}': API https://127.0.0.1:${st.info.apiPort} (control plane ${st.controlPlane ? 'running' : 'NOT RUNNING'})\n`);
-      for (const n of st.nodes) ctx.out(`  ${n.name}: agent ${n.agent ? 'running' : 'NOT RUNNING'}, ${n.ready ? 'Ready' : 'NotReady'}\n`);
+      for (const n of st.nodes) ctx.out(`  ${n.name}: agent ${n.agent ? 'running' : 'NOT RUNNING'}, tunnel ${n.tunnel ? 'running' : 'NOT RUNNING'}, ${n.ready ? 'Ready' : 'NotReady'}\n`);
       ctx.out(`  state: ${st.paths.root}\n  kubeconfig: ${st.paths.kubeconfig}\n`);
-      return st.controlPlane && st.nodes.every((n) => n.agent && n.ready) ? 0 : 1;
+      return st.controlPlane && st.nodes.every((n) => n.agent && n.tunnel && n.ready) ? 0 : 1;
     }
     default:
       throw new UsageError('usage: ambit cluster up [--nodes N] [--name NAME] [--api-port P] [--trust-domain TD] | down [--force] | status | restart control-plane');

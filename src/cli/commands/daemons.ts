@@ -1,18 +1,21 @@
-// The long-running processes `ambit cluster up` starts: `ambit control-plane` and
-// `ambit node-agent`. Each runs until SIGTERM, then shuts down cleanly.
+// The long-running processes `ambit cluster up` starts: `ambit control-plane`, and per node
+// `ambit node-agent` and `ambit node-tunnel`. Each runs until SIGTERM, then shuts down cleanly.
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { apiCertPaths } from '../../cluster/api-certs.js';
 import type { TokenEntry } from '../../apiserver/auth.js';
 import { KubeClient } from '../../client/kube-client.js';
-import { nodeIndex, nodeNetns } from '../../cluster/addressing.js';
+import { nodeFabricIP, nodeIndex, nodeNetns } from '../../cluster/addressing.js';
 import { readClusterInfo } from '../../cluster/lifecycle.js';
 import { NetnsPodRuntime } from '../../cluster/net/netns-runtime.js';
-import { clusterPaths } from '../../cluster/paths.js';
+import { clusterPaths, nodeCaTokenPath, nodeTunnelSocketPath } from '../../cluster/paths.js';
+import * as path from 'node:path';
 import { readTokens, startControlPlane } from '../../control/app.js';
 import { DEFAULT_TRUST_DOMAIN } from '../../identity/spiffe.js';
 import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
+import { TunnelLink } from '../../node-agent/tunnel-link.js';
+import { startNodeTunnelDaemon } from '../../node/daemon.js';
 import { UsageError } from '../context.js';
 
 /**
@@ -66,7 +69,11 @@ export async function nodeAgentCommand(args: string[]): Promise<number> {
   if (!entry) throw new Error(`no credential for ${node} in ${paths.tokens}`);
   const log = logger(`node-agent/${node}`);
   const idx = nodeIndex(node);
+  // The enrollment socket exists before any pod starts, so no pod misses capture.
+  const tunnel = new TunnelLink(nodeTunnelSocketPath(paths, node), log);
+  await tunnel.listen();
   const agent = new NodeAgent({
+    tunnel,
     client: new KubeClient({ baseUrl: `https://127.0.0.1:${info.apiPort}`, token: entry.token, ca: fs.readFileSync(apiCertPaths(paths.root).caCert, 'utf8') }),
     runtime: new NetnsPodRuntime({ cluster, nodeIndex: idx }),
     nodeIndex: idx,
@@ -78,5 +85,33 @@ export async function nodeAgentCommand(args: string[]): Promise<number> {
   log('started');
   const sig = await untilSignal();
   log(`${sig}: stopping pods`);
-  return shutdown(log, 13_000, () => agent.stop());
+  return shutdown(log, 13_000, async () => {
+    await agent.stop();
+    await tunnel.close();
+  });
+}
+
+export async function nodeTunnelCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, node: { type: 'string' } } });
+  if (!values.cluster || !values.node) throw new UsageError('usage: ambit node-tunnel --cluster NAME --node nodeN (started by ambit cluster up)');
+  const paths = clusterPaths(values.cluster);
+  const info = readClusterInfo(values.cluster);
+  if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
+  if (info.caPort === undefined) throw new Error(`cluster '${values.cluster}' has no mesh CA port in ${paths.clusterFile}; recreate it with ambit cluster up`);
+  const node = values.node;
+  const log = logger(`node-tunnel/${node}`);
+  const daemon = startNodeTunnelDaemon({
+    node,
+    nodeIp: nodeFabricIP(nodeIndex(node)),
+    controlPlane: `127.0.0.1:${info.caPort}`,
+    rootsFile: path.join(paths.ca, 'roots.pem'),
+    tokenFile: nodeCaTokenPath(paths, node),
+    zdsSocket: nodeTunnelSocketPath(paths, node),
+    trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+    log,
+  });
+  log('started');
+  const sig = await untilSignal();
+  log(`${sig}: stopping (capture rules stay: traffic of enrolled pods is refused until a tunnel serves it again)`);
+  return shutdown(log, 8000, () => daemon.close());
 }

@@ -16,3 +16,14 @@ export function dataplaneModeError(labels: Record<string, string> | undefined): 
   if (v === undefined || (DATAPLANE_MODES as readonly string[]).includes(v)) return undefined;
   return `label ${DATAPLANE_MODE_LABEL} must be one of ${DATAPLANE_MODES.map((m) => `'${m}'`).join(', ')} (got '${v}')`;
 }
+
+/**
+ * Spec §6.1: `ambient` on the pod, or on its namespace unless the pod opts out with `none`.
+ * The one rule both the node agent (capture) and the control plane (tunnel protocol) apply.
+ */
+export function isEnrolled(objectLabels: Record<string, string> | undefined, namespaceLabels: Record<string, string> | undefined): boolean {
+  const own = objectLabels?.[DATAPLANE_MODE_LABEL];
+  if (own === 'ambient') return true;
+  if (own === 'none') return false;
+  return namespaceLabels?.[DATAPLANE_MODE_LABEL] === 'ambient';
+}
