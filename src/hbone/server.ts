@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { keepalive, raiseConnectionWindow, serverSettings, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
-import { parseAuthority, type HboneTarget } from './headers.js';
+import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
 import { peerIdentityIn, serverTlsOptions, trustDomainOf } from './tls.js';
 
@@ -16,7 +16,7 @@ export interface AuthorizeRequest {
   srcPort: number;
   dstAddr: string;
   dstPort: number;
-  /** The listener's address (the L3 destination, e.g. the pod IP; §2.6 step 3). */
+  /** The listener's address (the L3 destination, e.g. the pod IP; §2.6 step 3), v4-mapped stripped. */
   localAddr: string;
   headers: http2.IncomingHttpHeaders;
 }
@@ -37,6 +37,11 @@ export interface HboneServerOptions {
   certificate: WorkloadCertificate;
   authorize(req: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult>;
   connectUpstream(dst: HboneTarget, ctx: UpstreamContext): Promise<net.Socket>;
+  /**
+   * Called only when an IP authority differs from the L3 destination (§2.6 step 3); true lets it
+   * through (a waypoint "sandwich" or application tunnel). Without it such requests get 400.
+   */
+  acceptAuthority?(dst: HboneTarget, localAddr: string): boolean;
   keepalive?: KeepaliveOptions;
   handshakeTimeoutMs?: number;
 }
@@ -68,6 +73,25 @@ export interface HboneServerEvents {
 }
 
 const noop = (): void => {};
+
+/**
+ * Stops waiting for a connect when the stream is reset, even if the hook ignores the signal;
+ * a socket that still arrives later is closed.
+ */
+function untilAborted(p: Promise<net.Socket>, signal: AbortSignal): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(new Error('stream reset while connecting'));
+      p.then((s) => s.destroy(), noop);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (s) => (signal.removeEventListener('abort', onAbort), resolve(s)), // after an abort: a no-op, onAbort closes s
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
 
 export class HboneServer extends EventEmitter<HboneServerEvents> {
   readonly #opts: HboneServerOptions;
@@ -153,7 +177,12 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     // TrustDomainVerifier (§2.2): any valid client of our trust domain; which one is authz's call.
     const peerIdentity = peerIdentityIn(socket.getPeerCertificate(), this.#trustDomain);
     if (!peerIdentity) return reject(`client certificate has no SPIFFE ID in trust domain ${this.#trustDomain}`);
-    const session = http2.performServerHandshake(socket, { settings: serverSettings, ...sessionOptions });
+    let session: http2.ServerHttp2Session;
+    try {
+      session = http2.performServerHandshake(socket, { settings: serverSettings, ...sessionOptions });
+    } catch (e) {
+      return reject(`HTTP/2 handshake: ${(e as Error).message}`);
+    }
     this.#sessions.add(session);
     session.on('error', noop);
     session.once('close', () => this.#sessions.delete(session));
@@ -162,24 +191,49 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     session.on('stream', (stream, headers) => {
       stream.on('error', noop);
       this.#onStream(stream, headers, peerIdentity, socket).catch(() => {
-        if (!stream.closed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        // Closing can itself throw once the session is gone; nothing may escape as a rejection.
+        try {
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        } catch {
+          // already torn down
+        }
       });
     });
     this.emit('session', { peerIdentity, remoteAddr, servername: socket.servername, alpn: socket.alpnProtocol });
   }
 
+  #acceptAuthority(dst: HboneTarget, localAddr: string): boolean {
+    try {
+      return this.#opts.acceptAuthority?.(dst, localAddr) === true;
+    } catch {
+      return false; // a failing hook fails closed
+    }
+  }
+
   async #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, peerIdentity: string, socket: tls.TLSSocket): Promise<void> {
     const srcAddr = socket.remoteAddress ?? '';
-    const authority = headers[':authority'] ?? '';
+    const rawAuthority = headers[':authority'] ?? '';
+    const authority = rawAuthority.slice(0, 256); // for events: a hostile one may be 64 KiB
     const info = (status: number, reason?: string): TunnelInfo => ({ peerIdentity, srcAddr, dst: authority, status, reason, bytesIn: 0, bytesOut: 0 });
     const refuse = (status: number, reason: string): void => {
-      if (!stream.closed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
+      try {
+        if (!stream.closed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
+      } catch {
+        // the session is gone; the refusal is still reported
+      }
       this.emit('tunnel', info(status, reason));
     };
-    // §2.5: non-CONNECT and unparseable authorities are 400.
+    // §2.5: non-CONNECT, extended CONNECT (RFC 8441) and unparseable authorities are 400.
     if (headers[':method'] !== 'CONNECT') return refuse(400, `method ${String(headers[':method'])} is not CONNECT`);
-    const dst = parseAuthority(authority);
-    if (!dst) return refuse(400, `bad authority '${authority}'`);
+    const extra = [':path', ':scheme', ':protocol'].find((h) => headers[h] !== undefined);
+    if (extra) return refuse(400, `plain CONNECT carries no ${extra}`);
+    const dst = parseAuthority(rawAuthority);
+    if (!dst) return refuse(400, `bad authority '${authority.slice(0, 80)}'`);
+    // §2.6 step 3: an IP authority must be the address this connection was accepted on.
+    const localAddr = canonicalIp(socket.localAddress ?? '');
+    if (canonicalIp(dst.ip) !== localAddr && !this.#acceptAuthority(dst, localAddr)) {
+      return refuse(400, `authority ${dst.ip} is not the destination ${localAddr}`);
+    }
 
     const ac = new AbortController();
     stream.once('close', () => ac.abort());
@@ -191,7 +245,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
         srcPort: socket.remotePort ?? 0,
         dstAddr: dst.ip,
         dstPort: dst.port,
-        localAddr: socket.localAddress ?? '',
+        localAddr,
         headers,
       });
     } catch (e) {
@@ -203,20 +257,25 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     let upstream: net.Socket;
     this.#pendingUpstreams++;
     try {
-      upstream = await this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal });
+      upstream = await untilAborted(this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal }), ac.signal);
     } catch (e) {
+      if (ac.signal.aborted) return; // the client reset the stream: nothing to answer
       return refuse(503, `upstream connect: ${(e as Error).message}`); // §2.5: CONNECT failure
     } finally {
       this.#pendingUpstreams--;
     }
     upstream.on('error', noop);
-    // The client reset the stream while we were connecting: nothing to answer, drop the upstream.
     if (ac.signal.aborted || stream.closed) {
       upstream.destroy();
       return;
     }
     tuneSocket(upstream);
-    stream.respond({ ':status': 200 });
+    try {
+      stream.respond({ ':status': 200 });
+    } catch {
+      upstream.destroy(); // the session died between the check and the answer
+      return;
+    }
     this.#tunnels++;
     splice(stream, upstream, (r) => {
       this.#tunnels--;
