@@ -73,7 +73,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   void xds.ready.then(() => log(`xDS synced: ${xds.state.workloads.size} workloads, ${xds.state.services.size} services, ${xds.state.authorizations.size} policies`));
   xds.start();
 
-  tunnel.on('inbound', (t) => log(`inbound ${t.status} ${t.peerIdentity} ${t.srcAddr} -> ${t.dst} (pod ${t.pod})${t.reason ? `: ${t.reason}` : ''} in=${t.bytesIn} out=${t.bytesOut}`));
+  tunnel.on('inbound', (t) => log(`inbound ${t.status} ${t.peerIdentity} ${t.srcAddr} -> ${t.podIdentity} ${t.dst}${t.reason ? `: ${t.reason}` : ''} in=${t.bytesIn} out=${t.bytesOut}`));
   tunnel.on('outbound', (e) => e.error && log(`outbound ${e.pod} -> ${e.dst} (${e.route}) failed: ${e.error}`));
   tunnel.on('plaintext', (e) => !e.allowed && log(`inbound plaintext ${e.src} -> ${e.dst} denied: ${e.reason}`));
   tunnel.on('revoked', (e) => log(`closed ${e.peerIdentity ?? 'plaintext'} ${e.src} -> ${e.pod}:${e.dstPort}: ${e.reason}`));

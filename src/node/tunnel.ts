@@ -50,7 +50,7 @@ export interface RevokedEvent {
 
 export interface NodeTunnelEvents {
   /** An HBONE CONNECT on a pod's 15008 finished (refused or closed). */
-  inbound: [TunnelInfo & { pod: string }];
+  inbound: [TunnelInfo & { pod: string; podIdentity: string }];
   outbound: [OutboundEvent];
   plaintext: [PlaintextEvent];
   /** An open inbound connection closed because new policy denies it. */
@@ -149,7 +149,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
       connectSocket: (o) => this.#sockets.connectFromNetns(ref.netnsPath, { ...o, mark: INPOD_MARK }),
     });
     const hbone = createHboneInbound(ctx, certificate);
-    hbone.on('tunnel', (t) => this.emit('inbound', { ...t, pod: ref.ip }));
+    hbone.on('tunnel', (t) => this.emit('inbound', { ...t, pod: ref.ip, podIdentity: identity }));
     const e: Enrolled = { uid, identity, ...base, listeners: [], hbone, pool };
     this.#pods.set(uid, e);
     try {

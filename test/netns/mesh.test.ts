@@ -1,0 +1,244 @@
+// The mesh in the real cluster layout: `ambit cluster up` (node agents + node tunnels), a
+// client on node1 and an echo + iperf3 server on node2, and a non-mesh pod. Enrolling the
+// namespace by label captures the running pods without restarting them; then curl and iperf3
+// cross the fabric as HBONE (no plaintext on the wire, both identities in the tunnel log, the
+// client's pod IP at the server), a DENY policy cuts new and open connections, STRICT refuses
+// the non-mesh pod's plaintext, malformed input leaves the tunnel serving, and unenrolling
+// restores plain traffic.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { hasTool } from '../../src/platform/exec.js';
+import { BIN, clusterCli, eventually } from './support/cluster-cli.js';
+
+const missing = ['ip', 'nft', 'curl', 'iperf3', 'tcpdump', 'openssl'].filter((t) => !hasTool(t));
+const skip = process.getuid?.() !== 0 ? 'needs root: creates network namespaces' : missing.length ? `needs ${missing.join(', ')} (bash scripts/setup.sh installs them)` : false;
+if (skip) console.error(`\n*** SKIPPING mesh e2e test: ${skip} ***\n`);
+
+const cluster = `m${process.pid % 100000}${Math.floor(Math.random() * 100)}`.slice(0, 12);
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-mesh-'));
+const { ambit, ok, json, env } = clusterCli(cluster, stateDir);
+const logs = path.join(stateDir, cluster, 'logs');
+const MARKER = 'AMBIT-PLAINTEXT-MARKER-7f3a';
+
+const manifest = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: outside}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: client, namespace: demo}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: echo, namespace: demo}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: demo, labels: {app: client}}
+spec:
+  nodeName: node1
+  serviceAccountName: client
+  containers: [{name: c, command: ["sleep", "infinity"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo, namespace: demo, labels: {app: echo}}
+spec:
+  nodeName: node2
+  serviceAccountName: echo
+  containers:
+  - name: echo
+    command: ["ambit", "app", "echo", "--http-port", "8080", "--tcp-port", "9000"]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: iperf, namespace: demo, labels: {app: iperf}}
+spec:
+  nodeName: node2
+  serviceAccountName: echo
+  containers:
+  - name: iperf
+    command: ["iperf3", "-s", "-p", "5201"]
+    readinessProbe: {tcpSocket: {port: 5201}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: demo}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: outsider, namespace: outside}
+spec:
+  nodeName: node1
+  containers: [{name: c, command: ["sleep", "infinity"]}]
+`;
+
+interface PodObj {
+  metadata: { name: string; uid: string };
+  status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
+}
+const pod = (ns: string, name: string): PodObj => json<PodObj>('get', 'pod', name, '-n', ns);
+const ready = (p: PodObj): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const tunnelLog = (node: string): string => fs.readFileSync(path.join(logs, `${node}-tunnel.log`), 'utf8');
+
+function curl(ns: string, from: string, url: string, extra: string[] = []): { code: number; body: string } {
+  const r = ambit('exec', from, '-n', ns, '--', 'curl', '-s', '--max-time', '4', ...extra, url);
+  return { code: r.code, body: r.out };
+}
+
+/** Captures the fabric bridge while fn runs; returns the ASCII dump of what crossed it. */
+async function onTheWire(fn: () => void | Promise<void>): Promise<string> {
+  const file = path.join(stateDir, `cap-${Date.now()}.pcap`);
+  const cap: ChildProcess = spawn('ip', ['netns', 'exec', `ambit-${cluster}-fabric`, 'tcpdump', '-i', 'br0', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  cap.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await eventually('tcpdump listening', () => (/listening on/.test(err) ? true : undefined), 10_000, 50);
+  try {
+    await fn();
+  } finally {
+    await new Promise((r) => setTimeout(r, 300));
+    cap.kill('SIGINT');
+    await new Promise((r) => cap.once('exit', r));
+  }
+  const dump = spawnSync('tcpdump', ['-r', file, '-A', '-nn'], { encoding: 'latin1' });
+  return dump.stdout;
+}
+
+describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 300_000 }, () => {
+  let clientIP = '';
+  let echoIP = '';
+  let iperfIP = '';
+  let vip = '';
+
+  before(async () => {
+    ok('cluster', 'up', '--nodes', '2');
+    const file = path.join(stateDir, 'mesh.yaml');
+    fs.writeFileSync(file, manifest);
+    ok('apply', '-f', file);
+    await eventually('pods ready', () => (['client', 'echo', 'iperf'].every((n) => ready(pod('demo', n))) && ready(pod('outside', 'outsider')) ? true : undefined));
+    clientIP = pod('demo', 'client').status!.podIP!;
+    echoIP = pod('demo', 'echo').status!.podIP!;
+    iperfIP = pod('demo', 'iperf').status!.podIP!;
+    vip = json<{ spec: { clusterIP: string } }>('get', 'service', 'echo', '-n', 'demo').spec.clusterIP;
+  });
+
+  after(() => {
+    ambit('cluster', 'down', '--force');
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('before enrollment the fabric carries the request in plaintext (the capture sees it)', async () => {
+    const wire = await onTheWire(() => {
+      assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`, ['-H', `x-marker: ${MARKER}`]).code, 0);
+    });
+    assert.ok(wire.includes(MARKER), 'the marker is visible on the wire without the mesh');
+  });
+
+  test('labelling the namespace enrolls its running pods without restarting them', async () => {
+    const before = pod('demo', 'echo');
+    ok('label', 'namespace', 'demo', 'istio.io/dataplane-mode=ambient');
+    await eventually('pods enrolled by both tunnels', () =>
+      /pod demo\/client \(.*\) enrolled/.test(tunnelLog('node1')) && /pod demo\/echo \(.*\) enrolled/.test(tunnelLog('node2')) && /pod demo\/iperf \(.*\) enrolled/.test(tunnelLog('node2')) ? true : undefined,
+    );
+    const after = pod('demo', 'echo');
+    assert.equal(after.metadata.uid, before.metadata.uid);
+    assert.equal(after.status?.startTime, before.status?.startTime);
+    assert.equal(after.status?.containerStatuses?.[0]?.restartCount, 0);
+    assert.doesNotMatch(tunnelLog('node1'), /demo\/outsider|outside\//, 'the non-mesh namespace is not captured');
+  });
+
+  test('client → echo (Service VIP and pod IP) is HBONE between the tunnels: identities logged, client IP kept, nothing in plaintext', async () => {
+    const body = await eventually('curl through the mesh', () => {
+      const r = curl('demo', 'client', `http://${vip}/`);
+      return r.code === 0 ? (JSON.parse(r.body) as { client: { address: string }; node: string }) : undefined;
+    });
+    assert.equal(body.node, 'node2');
+    assert.equal(body.client.address, clientIP, 'the echo app sees the client pod IP');
+    const wire = await onTheWire(() => {
+      for (const url of [`http://${vip}/`, `http://${echoIP}:8080/`]) {
+        const r = curl('demo', 'client', url, ['-H', `x-marker: ${MARKER}`]);
+        assert.equal(r.code, 0, `curl ${url}`);
+        assert.ok(r.body.includes(MARKER), 'the app got the request');
+      }
+    });
+    assert.ok(!wire.includes(MARKER), 'no plaintext marker on the fabric');
+    assert.match(wire, new RegExp(`${clientIP.replace(/\./g, '\\.')}\\.\\d+ > ${echoIP.replace(/\./g, '\\.')}\\.15008`), 'the traffic went to the HBONE port');
+    assert.ok(!new RegExp(`> ${echoIP.replace(/\./g, '\\.')}\\.8080`).test(wire), 'nothing went to the app port directly');
+    const line = tunnelLog('node2').split('\n').find((l) => l.includes(`inbound 200 spiffe://cluster.local/ns/demo/sa/client ${clientIP} -> spiffe://cluster.local/ns/demo/sa/echo ${echoIP}:8080`));
+    assert.ok(line, 'node2 tunnel logs both SPIFFE identities');
+  });
+
+  test('iperf3 across nodes through the mesh', () => {
+    const r = ambit('exec', 'client', '-n', 'demo', '--', 'timeout', '20', 'iperf3', '-c', iperfIP, '-p', '5201', '-t', '2', '-J');
+    assert.equal(r.code, 0, r.err + r.out);
+    const bps = (JSON.parse(r.out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+    assert.ok(bps > 1e6, `throughput ${bps} bit/s`);
+    assert.match(tunnelLog('node2'), new RegExp(`inbound 200 spiffe://cluster.local/ns/demo/sa/client ${clientIP.replace(/\./g, '\\.')} -> \\S+ ${iperfIP.replace(/\./g, '\\.')}:5201`));
+  });
+
+  test('a DENY policy refuses new connections (401) and closes an open long-lived one', async () => {
+    const long = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', 'timeout', '40', 'iperf3', '-c', iperfIP, '-p', '5201', '-t', '30', '-i', '0'], { env, stdio: 'ignore' });
+    const exited = new Promise<number>((r) => long.once('exit', (c) => r(c ?? -1)));
+    await new Promise((r) => setTimeout(r, 2500)); // iperf3 is streaming through its tunnel by now
+    const deny = path.join(stateDir, 'deny.yaml');
+    fs.writeFileSync(deny, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-client, namespace: demo}\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/demo/sa/client"]}\n');
+    const t0 = Date.now();
+    ok('apply', '-f', deny);
+    const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-99), 8000))]);
+    const closedAfter = Date.now() - t0;
+    if (code === -99) long.kill('SIGKILL');
+    assert.notEqual(code, -99, 'the long iperf3 run was cut, not left running');
+    assert.ok(closedAfter < 3000, `open connection closed ${closedAfter} ms after the policy was applied`);
+    assert.match(tunnelLog('node2'), new RegExp(`closed spiffe://cluster.local/ns/demo/sa/client ${clientIP.replace(/\./g, '\\.')} -> ${iperfIP.replace(/\./g, '\\.')}:5201: .*deny-client`));
+    const refused = curl('demo', 'client', `http://${echoIP}:8080/`);
+    assert.notEqual(refused.code, 0, 'new connections are refused');
+    assert.match(tunnelLog('node2'), new RegExp(`inbound 401 spiffe://cluster.local/ns/demo/sa/client ${clientIP.replace(/\./g, '\\.')} .*deny-client`));
+    ok('delete', '-f', deny);
+    await eventually('allowed again', () => (curl('demo', 'client', `http://${echoIP}:8080/`).code === 0 ? true : undefined), 10_000);
+  });
+
+  test('STRICT mTLS refuses the non-mesh pod’s plaintext while mesh traffic passes', async () => {
+    assert.equal(curl('outside', 'outsider', `http://${echoIP}:8080/`).code, 0, 'PERMISSIVE (default) lets plaintext in');
+    const strict = path.join(stateDir, 'strict.yaml');
+    fs.writeFileSync(strict, 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: strict, namespace: demo}\nspec:\n  mtls: {mode: STRICT}\n');
+    ok('apply', '-f', strict);
+    await eventually('plaintext refused', () => (curl('outside', 'outsider', `http://${echoIP}:8080/`).code !== 0 ? true : undefined), 10_000);
+    assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`).code, 0, 'mesh traffic still passes');
+    assert.match(tunnelLog('node2'), /inbound plaintext 10\.0\.1\.\d+ -> .*:8080 denied/);
+    ok('delete', '-f', strict);
+  });
+
+  test('malformed input on a pod’s HBONE port gets a clean refusal and the tunnel keeps serving', () => {
+    const garbage = ambit('exec', 'outsider', '-n', 'outside', '--', 'bash', '-c', `exec 3<>/dev/tcp/${echoIP}/15008; printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; timeout 3 cat <&3 | head -c 200; echo rc=$?`);
+    assert.match(garbage.out, /rc=0/, 'the connection was closed by the tunnel, not left hanging');
+    const noCert = ambit('exec', 'outsider', '-n', 'outside', '--', 'bash', '-c', `timeout 5 openssl s_client -connect ${echoIP}:15008 -alpn h2 </dev/null 2>&1; true`);
+    assert.match(noCert.out, /alert|certificate required|handshake failure|errno/i, 'a client without a certificate is refused at handshake');
+    assert.doesNotMatch(noCert.out, /^HTTP\//m);
+    assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`).code, 0, 'the tunnel still serves mesh traffic');
+  });
+
+  test('unenrolling (label removed) removes capture and restores plain traffic', async () => {
+    ok('label', 'namespace', 'demo', 'istio.io/dataplane-mode-');
+    const netns = `ambit-${cluster}-pod-${echoIP.replace(/\./g, '-')}`;
+    await eventually('capture table gone', () => (!spawnSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout.includes('ambit_capture') ? true : undefined), 15_000);
+    await eventually('echo pod removed from its tunnel', () => (/pod \S+ removed/.test(tunnelLog('node2')) ? true : undefined), 15_000);
+    const wire = await onTheWire(() => {
+      assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`, ['-H', `x-marker: ${MARKER}`]).code, 0);
+    });
+    assert.ok(wire.includes(MARKER), 'plain traffic again');
+  });
+});
