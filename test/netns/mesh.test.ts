@@ -103,7 +103,7 @@ function curl(ns: string, from: string, url: string, extra: string[] = []): { co
 /** Captures the fabric bridge while fn runs; returns the ASCII dump of what crossed it. */
 async function onTheWire(fn: () => void | Promise<void>): Promise<string> {
   const file = path.join(stateDir, `cap-${Date.now()}.pcap`);
-  const cap: ChildProcess = spawn('ip', ['netns', 'exec', `ambit-${cluster}-fabric`, 'tcpdump', '-i', 'br0', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cap: ChildProcess = spawn('ip', ['netns', 'exec', `ambit-${cluster}-fabric`, 'tcpdump', '--immediate-mode', '-i', 'br0', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   cap.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   await eventually('tcpdump listening', () => (/listening on/.test(err) ? true : undefined), 10_000, 50);

@@ -1,6 +1,7 @@
 // `ambit cluster up|down|status`.
 import { parseArgs } from 'node:util';
 import { clusterDown, clusterStatus, clusterUp, restartControlPlane } from '../../cluster/lifecycle.js';
+import { clusterPaths } from '../../cluster/paths.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 
@@ -17,7 +18,7 @@ export async function clusterCommand(ctx: Ctx, args: string[]): Promise<number> 
     case 'up': {
       const info = await clusterUp({ name, nodes: values.nodes ? Number(values.nodes) : 2, ...(values['api-port'] ? { apiPort: Number(values['api-port']) } : {}), ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}), progress });
       const flag = name === 'local' ? '' : ` --cluster ${name}`;
-      ctx.out(`kubeconfig: /var/lib/ambit/${name}/kubeconfig (export KUBECONFIG=... to use kubectl)\n`);
+      ctx.out(`kubeconfig: ${clusterPaths(name).kubeconfig} (export KUBECONFIG=... to use kubectl)\n`);
       ctx.out(`next: ambit${flag} apply -f examples/demo; ambit${flag} get pods -A -o wide\n`);
       void info;
       return 0;

@@ -4,11 +4,13 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podNetns } from '../../cluster/addressing.js';
+import { clusterPaths } from '../../cluster/paths.js';
 import { clusterUp, readClusterInfo, pidAlive } from '../../cluster/lifecycle.js';
 import { K } from '../../controllers/kinds.js';
 import { podIsReady, type Deployment, type Pod } from '../../model/core/types.js';
 import type { Ctx } from '../context.js';
 import { applyCommand } from './apply.js';
+import { meshDemo } from './demo-mesh.js';
 import { getCommand } from './resources.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -43,8 +45,8 @@ export async function demoCommand(ctx: Ctx, _args: string[]): Promise<number> {
 
   say(`\n$ ambit apply -f examples/demo`);
   if ((await applyCommand(ctx, ['-f', path.join(ROOT, 'examples', 'demo')])) !== 0) return 1;
-  say('\nwaiting for the echo and client deployments to be ready...');
-  await waitReady(ctx, ['echo', 'client'], 60_000);
+  say('\nwaiting for the echo, client and legacy-client deployments to be ready...');
+  await waitReady(ctx, ['echo', 'client', 'legacy-client'], 60_000);
   say(`\n$ ambit get pods -n ${NS} -o wide`);
   await getCommand(ctx, ['pods', '-n', NS, '-o', 'wide']);
   say(`\n$ ambit get services -n ${NS}`);
@@ -78,18 +80,22 @@ export async function demoCommand(ctx: Ctx, _args: string[]): Promise<number> {
   const load = inPod(ctx.cluster, client.status.podIP, [path.join(readClusterBinDir(ctx), 'ambit'), 'app', 'load', '--url', url, '--rate', '200', '--duration', '3s', '--connections', '4', '--payload', '1024']);
   say(`   ${(load.out || load.err).trim()}`);
 
+  await meshDemo(ctx, url);
+
   say(`
 == What next ==
   ambit${flag} get pods -A -o wide                  everything that runs
   ambit${flag} exec ${cname} -n ${NS} -- curl -s ${url}
   ambit${flag} scale deployment/echo -n ${NS} --replicas 4 && ambit${flag} get endpoints -n ${NS}
   ambit${flag} logs <echo-pod> -n ${NS}
-  KUBECONFIG=/var/lib/ambit/${ctx.cluster}/kubeconfig kubectl get pods -A
+  less ${clusterPaths(ctx.cluster).logs}/node1-tunnel.log   what a node tunnel did (enrollment, HBONE tunnels, denials)
+  npm run bench:tunnel                          node tunnel vs plain TCP vs stunnel, same path, same run
+  KUBECONFIG=${clusterPaths(ctx.cluster).kubeconfig} kubectl get pods -A
   ambit${flag} cluster down                         remove every namespace, link and process
 `);
   return 0;
 }
 
 function readClusterBinDir(ctx: Ctx): string {
-  return path.join('/var/lib/ambit', ctx.cluster, 'bin');
+  return clusterPaths(ctx.cluster).bin;
 }
