@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,22 +58,34 @@ function exchange(s: net.Socket, msg: string, timeoutMs = 3000): Promise<string>
   });
 }
 
+async function issue(ca: CertificateAuthority, sid: string): Promise<WorkloadCertificate> {
+  const keys = await generateKeyPair();
+  const { chain, serial, notAfter } = await ca.sign(await createCsr(sid, keys), sid, 3600);
+  return { identity: sid, chainPem: chain.slice(0, -1), rootsPem: chain.at(-1)!, keyPem: await exportPrivateKeyPem(keys.privateKey), notBefore: new Date(), notAfter, serial };
+}
+
+/** Writes msg and resolves with the next data chunk. */
+const roundTrip = (s: net.Socket, msg: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    s.once('data', (d: Buffer) => resolve(d.toString()));
+    s.once('error', reject);
+    s.write(msg);
+  });
+
 describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_000 }, () => {
   let dir: string;
   let tunnel: NodeTunnel;
   let app: net.Server;
+  let echo: net.Server;
+  let ca: CertificateAuthority;
   const appSeen: string[] = [];
   const inbound: (TunnelInfo & { pod: string })[] = [];
   const certs = new Map<string, WorkloadCertificate>();
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-nt-'));
-    const ca = await CertificateAuthority.open(dir, { trustDomain: 'cluster.local' });
-    for (const sid of [CLIENT_ID, SERVER_ID]) {
-      const keys = await generateKeyPair();
-      const { chain, serial, notAfter } = await ca.sign(await createCsr(sid, keys), sid, 3600);
-      certs.set(sid, { identity: sid, chainPem: chain.slice(0, -1), rootsPem: chain.at(-1)!, keyPem: await exportPrivateKeyPem(keys.privateKey), notBefore: new Date(), notAfter, serial });
-    }
+    ca = await CertificateAuthority.open(dir, { trustDomain: 'cluster.local' });
+    for (const sid of [CLIENT_ID, SERVER_ID]) certs.set(sid, await issue(ca, sid));
     createVethPair({ netns: A, ip: IP_A }, { netns: B, ip: IP_B });
     // Pod B's app (no mark: an ordinary app socket).
     app = listenInNetns(`/run/netns/${B}`, { host: '0.0.0.0', port: 8080 });
@@ -81,6 +94,9 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
       c.on('error', () => {});
       c.once('data', (d: Buffer) => c.end(`HTTP/1.0 200 OK\r\n\r\nB from=${c.remoteAddress} got=${d.toString().split('\r\n')[0]}\n`));
     });
+    // A long-lived echo on 8081 for the rotation case.
+    echo = listenInNetns(`/run/netns/${B}`, { host: '0.0.0.0', port: 8081 });
+    echo.on('connection', (c: net.Socket) => (c.on('error', () => {}), c.pipe(c)));
     tunnel = new NodeTunnel({ snapshot, certificateFor: (sid) => certs.get(sid) ?? Promise.reject(new Error(`no cert for ${sid}`)) });
     tunnel.on('inbound', (t) => inbound.push(t));
     await tunnel.enroll({ netns: A, ip: IP_A });
@@ -90,6 +106,7 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
   after(async () => {
     await tunnel?.close();
     app?.close();
+    echo?.close();
     run(['ip', 'netns', 'del', A], { allowFail: true });
     run(['ip', 'netns', 'del', B], { allowFail: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -113,6 +130,41 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
     const got = await exchange(connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 8080 }), 'ping');
     assert.match(got, new RegExp(`B from=${IP_A} got=ping\\n$`));
     assert.deepEqual(appSeen, [IP_A, IP_A]);
+  });
+
+  it('certificate rotation: an open connection keeps working, new TLS sessions get the new certificate', async () => {
+    const long = connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 8081 });
+    await new Promise((r) => long.once('connect', r));
+    assert.equal(await roundTrip(long, 'one'), 'one');
+    const rotated = await issue(ca, SERVER_ID);
+    assert.notEqual(rotated.serial, certs.get(SERVER_ID)!.serial);
+    certs.set(SERVER_ID, rotated);
+    tunnel.updateCertificate(rotated);
+    assert.equal(await roundTrip(long, 'two'), 'two', 'the connection opened before the rotation still carries data');
+    // A fresh HBONE handshake to B (marked so A's capture leaves it alone) sees the new leaf.
+    const raw = connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 15008, mark: 0x539 });
+    const client = certs.get(CLIENT_ID)!;
+    const served = await new Promise<string>((resolve, reject) => {
+      const t = tls.connect({ socket: raw, cert: client.chainPem.join(''), key: client.keyPem, ca: client.rootsPem, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
+      t.once('secureConnect', () => (resolve(t.getPeerCertificate().serialNumber), t.destroy()));
+      t.once('error', reject);
+    });
+    assert.equal(served.toLowerCase().replace(/^0+/, ''), rotated.serial.toLowerCase().replace(/^0+/, ''));
+    long.destroy();
+  });
+
+  it('a policy change closes an open connection it now denies', async () => {
+    const long = connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 8081 });
+    await new Promise((r) => long.once('connect', r));
+    assert.equal(await roundTrip(long, 'still here?'), 'still here?');
+    const closed = new Promise<void>((r) => long.once('close', () => r()));
+    long.on('error', () => {});
+    const revoked: string[] = [];
+    tunnel.on('revoked', (e) => revoked.push(`${e.peerIdentity} ${e.dstPort} ${e.reason}`));
+    tunnel.setSnapshot({ ...snapshot, authorizations: [denyClient] });
+    await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('connection not closed within 2s')), 2000))]);
+    assert.ok(revoked.some((r) => r.startsWith(`${CLIENT_ID} 8081`) && /deny-client/.test(r)), revoked.join('; '));
+    tunnel.setSnapshot(snapshot);
   });
 
   it('a DENY for cluster.local/ns/a/sa/client → 401 on HBONE, the connection closes, the app sees nothing', async () => {
