@@ -63,6 +63,20 @@ export interface NetworkAddress {
   length?: number;
 }
 
+/** Scopes compared between the client and each endpoint (locality, node, cluster, network). */
+export type LoadBalancingScope = 'REGION' | 'ZONE' | 'SUBZONE' | 'NODE' | 'CLUSTER' | 'NETWORK';
+
+/**
+ * Endpoint selection for direct sends (spec §2.13). STRICT: only endpoints matching every scope;
+ * FAILOVER: those matching the most leading scopes; PASSTHROUGH: no selection, the original
+ * destination. healthPolicy is omitted for the default ONLY_HEALTHY.
+ */
+export interface LoadBalancing {
+  routingPreference: LoadBalancingScope[];
+  mode: 'UNSPECIFIED_MODE' | 'STRICT' | 'FAILOVER' | 'PASSTHROUGH';
+  healthPolicy?: 'ONLY_HEALTHY' | 'ALLOW_ALL';
+}
+
 export interface Service {
   name: string;
   namespace: string;
@@ -71,6 +85,7 @@ export interface Service {
   ports: Port[];
   subjectAltNames: string[];
   waypoint?: GatewayAddress;
+  loadBalancing?: LoadBalancing;
 }
 
 export type AuthzScope = 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';

@@ -2,7 +2,7 @@
 // istio.security.Authorization). Encoding never validates beyond what the wire needs (IPs
 // must parse); decoding checks what a node tunnel must be able to rely on and throws
 // CodecError naming the field, which the client turns into a per-resource NACK (§4.2).
-import type { AddressMatch, Authorization, GatewayAddress, Match, NetworkAddress, Port, Service, StringMatch, Workload } from '../api/types.js';
+import type { AddressMatch, Authorization, GatewayAddress, LoadBalancing, Match, NetworkAddress, Port, Service, StringMatch, Workload } from '../api/types.js';
 import { bytesToIp, ipToBytes } from './ip.js';
 import { TO_OBJECT, xdsTypes } from './proto.js';
 
@@ -48,6 +48,11 @@ interface PbWorkload {
   locality?: { region: string; zone: string; subzone: string } | null;
   capacity?: { value: number } | null;
 }
+interface PbLoadBalancing {
+  routing_preference: string[];
+  mode: string;
+  health_policy: string;
+}
 interface PbService {
   name: string;
   namespace: string;
@@ -56,6 +61,7 @@ interface PbService {
   ports: PbPort[];
   subject_alt_names: string[];
   waypoint?: PbGatewayAddress | null;
+  load_balancing?: PbLoadBalancing | null;
 }
 interface PbAddress {
   workload?: PbWorkload | null;
@@ -145,8 +151,11 @@ function serviceToPb(s: Service): object {
     ports: s.ports.map(port),
     subject_alt_names: s.subjectAltNames,
     ...(s.waypoint ? { waypoint: gateway(s.waypoint) } : {}),
+    ...(s.loadBalancing ? { load_balancing: loadBalancing(s.loadBalancing) } : {}),
   };
 }
+
+const loadBalancing = (lb: LoadBalancing): object => ({ routing_preference: lb.routingPreference, mode: lb.mode, health_policy: lb.healthPolicy ?? 'ONLY_HEALTHY' });
 
 const strMatch = (m: StringMatch): object => ('exact' in m ? { exact: m.exact } : 'prefix' in m ? { prefix: m.prefix } : 'suffix' in m ? { suffix: m.suffix } : { presence: {} });
 const ipMatch = (a: AddressMatch): object => ({ address: ipToBytes(a.address), length: a.length });
@@ -252,6 +261,19 @@ function workloadFrom(w: PbWorkload): Workload {
   return out;
 }
 
+const SCOPES = ['REGION', 'ZONE', 'SUBZONE', 'NODE', 'CLUSTER', 'NETWORK'] as const;
+const LB_MODES = ['UNSPECIFIED_MODE', 'STRICT', 'FAILOVER', 'PASSTHROUGH'] as const;
+
+/** UNSPECIFIED_SCOPE or an unknown value is refused, as ztunnel refuses it ("invalid target"). */
+function loadBalancingFrom(lb: PbLoadBalancing): LoadBalancing {
+  const out: LoadBalancing = {
+    routingPreference: lb.routing_preference.map((r, i) => oneOf(String(r), SCOPES, `service.load_balancing.routing_preference[${i}]`)),
+    mode: oneOf(lb.mode, LB_MODES, 'service.load_balancing.mode'),
+  };
+  if (oneOf(lb.health_policy, ['ONLY_HEALTHY', 'ALLOW_ALL'] as const, 'service.load_balancing.health_policy') === 'ALLOW_ALL') out.healthPolicy = 'ALLOW_ALL';
+  return out;
+}
+
 function serviceFrom(s: PbService): Service {
   if (!s.namespace || !s.hostname) throw new CodecError('service needs a namespace and a hostname');
   const out: Service = {
@@ -263,6 +285,7 @@ function serviceFrom(s: PbService): Service {
     subjectAltNames: s.subject_alt_names,
   };
   if (s.waypoint) out.waypoint = gatewayFrom(s.waypoint, 'service.waypoint');
+  if (s.load_balancing) out.loadBalancing = loadBalancingFrom(s.load_balancing);
   return out;
 }
 

@@ -1,6 +1,6 @@
-// api types <-> protobuf (spec §4.4-4.6): every field survives a round trip, IPs travel as 4
-// or 16 bytes, bad input is refused with the field named, and the hand-assembled delta ADS
-// envelope decodes as Envoy's DeltaDiscoveryResponse.
+// api types <-> protobuf (spec §4.4-4.6): every field survives a round trip (load balancing
+// included, §2.13), IPs travel as 4 or 16 bytes, bad input is refused with the field named, and
+// the hand-assembled delta ADS envelope decodes as Envoy's DeltaDiscoveryResponse.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { emptyMatch, type Authorization, type Service, type Workload } from '../../src/api/types.js';
@@ -53,6 +53,43 @@ describe('xds codec', () => {
       waypoint: { address: { network: '', address: '10.96.0.99' }, hboneMtlsPort: 15008 },
     };
     assert.deepEqual(decodeAddress(encodeService(s)), { service: s });
+  });
+
+  it('Service.load_balancing round-trips in every mode; the default health policy stays implicit', () => {
+    const base: Service = { name: 'lb', namespace: 'demo', hostname: 'lb.demo.svc.cluster.local', addresses: [{ network: '', address: '10.96.0.11' }], ports: [{ servicePort: 80, targetPort: 8080 }], subjectAltNames: [] };
+    const lbs: Service['loadBalancing'][] = [
+      { routingPreference: ['NETWORK', 'REGION', 'ZONE'], mode: 'FAILOVER' },
+      { routingPreference: ['NETWORK', 'REGION', 'ZONE', 'SUBZONE', 'NODE'], mode: 'FAILOVER', healthPolicy: 'ALLOW_ALL' },
+      { routingPreference: ['NODE'], mode: 'STRICT' },
+      { routingPreference: ['CLUSTER'], mode: 'STRICT' },
+      { routingPreference: [], mode: 'PASSTHROUGH', healthPolicy: 'ALLOW_ALL' },
+      { routingPreference: [], mode: 'UNSPECIFIED_MODE', healthPolicy: 'ALLOW_ALL' },
+      { routingPreference: [], mode: 'UNSPECIFIED_MODE' },
+    ];
+    for (const loadBalancing of lbs) {
+      const s: Service = { ...base, loadBalancing };
+      assert.deepEqual(decodeAddress(encodeService(s)), { service: s }, JSON.stringify(loadBalancing));
+    }
+    assert.deepEqual(decodeAddress(encodeService(base)), { service: base });
+    const explicit = decodeAddress(encodeService({ ...base, loadBalancing: { routingPreference: ['ZONE'], mode: 'STRICT', healthPolicy: 'ONLY_HEALTHY' } }));
+    assert.deepEqual('service' in explicit && explicit.service.loadBalancing, { routingPreference: ['ZONE'], mode: 'STRICT' });
+  });
+
+  it('load_balancing is Service field 8 with routing_preference=1 (packed), mode=2, health_policy=3', () => {
+    const s: Service = { name: 'n', namespace: 'd', hostname: 'h', addresses: [], ports: [], subjectAltNames: [], loadBalancing: { routingPreference: ['NETWORK', 'REGION', 'ZONE'], mode: 'FAILOVER', healthPolicy: 'ALLOW_ALL' } };
+    const b = encodeService(s);
+    // Address.service (2) { name(1)=n, namespace(2)=d, hostname(3)=h, load_balancing(8) { 1: [6,1,2], 2: 2, 3: 1 } }
+    const lb = [0x42, 9, 0x0a, 3, 6, 1, 2, 0x10, 2, 0x18, 1];
+    assert.deepEqual([...b], [0x12, 9 + lb.length, 0x0a, 1, 0x6e, 0x12, 1, 0x64, 0x1a, 1, 0x68, ...lb]);
+  });
+
+  it('refuses an unspecified or unknown load-balancing scope or mode, naming the field', () => {
+    const t = xdsTypes().address;
+    const bad = (lb: object): Buffer => Buffer.from(t.encode(t.fromObject({ service: { namespace: 'd', hostname: 'h', load_balancing: lb } })).finish());
+    assert.throws(() => decodeAddress(bad({ routing_preference: [0] })), (e: Error) => e instanceof CodecError && /routing_preference\[0\]: unsupported value UNSPECIFIED_SCOPE/.test(e.message));
+    assert.throws(() => decodeAddress(bad({ routing_preference: [2, 9] })), /routing_preference\[1\]: unsupported value 9/);
+    assert.throws(() => decodeAddress(bad({ mode: 7 })), /load_balancing.mode: unsupported value 7/);
+    assert.throws(() => decodeAddress(bad({ health_policy: 5 })), /health_policy: unsupported value 5/);
   });
 
   it('an Authorization with every match type round-trips', () => {
