@@ -25,6 +25,8 @@ export interface NodeTunnelDaemonConfig {
   /** The node agent's enrollment socket. */
   zdsSocket: string;
   trustDomain: string;
+  /** Lifetime asked for workload certificates (ztunnel's SECRET_TTL; default 24 h). */
+  certTtlSeconds?: number;
   log: Logger;
 }
 
@@ -47,7 +49,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   const readRoots = (): string => fs.readFileSync(cfg.rootsFile, 'utf8');
   const readToken = (): string => fs.readFileSync(cfg.tokenFile, 'utf8').trim();
   const ca = new CaClient({ address: cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME });
-  const certs = new CertManager(ca);
+  const certs = new CertManager(ca, cfg.certTtlSeconds !== undefined ? { ttlSeconds: cfg.certTtlSeconds } : {});
   certs.on('fetchFailed', (id, e) => log(`certificate for ${id}: ${e.message}`));
   const tunnel = new NodeTunnel({
     snapshot: { workloads: [], services: [], authorizations: [] },

@@ -34,10 +34,19 @@ export function connectApp(ctx: PodContext, port: number, srcIp: string): net.So
   return s;
 }
 
+/**
+ * A pod can be enrolled (and receive traffic) a moment before the control plane has pushed its
+ * workload; like ztunnel, wait a little for it rather than deny at once (fails closed after).
+ */
+export const LOCAL_WORKLOAD_WAIT_MS = 5000;
+
 export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertificate): HboneServer {
   return new HboneServer({
     certificate,
-    authorize: (req) => authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity }),
+    authorize: async (req) => {
+      await ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS);
+      return authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+    },
     connectUpstream: (dst, up) =>
       new Promise<net.Socket>((resolve, reject) => {
         const s = connectApp(ctx, dst.port, up.srcAddr);
@@ -73,13 +82,18 @@ export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEv
     return;
   }
   const src = stripV4Mapped(client.remoteAddress ?? '');
-  const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
-  onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, ...d });
-  if (!d.allowed) {
-    client.destroy();
-    return;
-  }
-  const app = connectApp(ctx, dst.port, src);
-  ctx.trackInbound({ srcIp: src, dstPort: dst.port, app });
-  pipeBoth(client, app);
+  client.pause();
+  void ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS).then(() => {
+    if (client.destroyed) return;
+    const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
+    onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, ...d });
+    if (!d.allowed) {
+      client.destroy();
+      return;
+    }
+    const app = connectApp(ctx, dst.port, src);
+    ctx.trackInbound({ srcIp: src, dstPort: dst.port, app });
+    pipeBoth(client, app);
+    client.resume();
+  });
 }

@@ -18,6 +18,8 @@ export interface PodContext {
   sockets: SocketFactory;
   /** Registers a socket so unenrolling the pod can close it. */
   track(s: net.Socket): void;
+  /** Resolves true once a workload with this IP is in the config, false after timeoutMs. */
+  waitForWorkload(ip: string, timeoutMs: number): Promise<boolean>;
   /** Registers an authorized inbound connection so a policy change can re-check it (spec §5.3). */
   trackInbound(conn: InboundConnection): void;
 }

@@ -74,6 +74,8 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
   readonly #sockets: SocketFactory;
   /** By pod UID. */
   readonly #pods = new Map<string, Enrolled>();
+  /** Internal: fires on every new snapshot (waiters for a workload to appear). */
+  readonly #snapshots = new EventEmitter().setMaxListeners(0);
 
   constructor(opts: NodeTunnelOptions) {
     super();
@@ -85,6 +87,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
   /** New config for new connections; open inbound connections that it now denies are closed (§5.3). */
   setSnapshot(snapshot: MeshSnapshot): void {
     this.#state = new MeshState(snapshot);
+    this.#snapshots.emit('snapshot');
     for (const e of this.#pods.values()) {
       const ctx = this.#context(e);
       for (const c of e.inbound) {
@@ -124,11 +127,26 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
         e.sockets.add(s);
         s.once('close', () => e.sockets.delete(s));
       },
+      waitForWorkload: (ip, timeoutMs) => this.#waitForWorkload(ip, timeoutMs),
       trackInbound: (c) => {
         e.inbound.add(c);
         c.app.once('close', () => e.inbound.delete(c));
       },
     };
+  }
+
+  #waitForWorkload(ip: string, timeoutMs: number): Promise<boolean> {
+    if (this.#state.workloadByIp(ip)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.#state.workloadByIp(ip)) return;
+        clearTimeout(t);
+        this.#snapshots.off('snapshot', check);
+        resolve(true);
+      };
+      const t = setTimeout(() => (this.#snapshots.off('snapshot', check), resolve(false)), timeoutMs);
+      this.#snapshots.on('snapshot', check);
+    });
   }
 
   /** Opens the pod's listeners (after its capture rules, if this tunnel manages them). */

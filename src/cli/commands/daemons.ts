@@ -12,6 +12,7 @@ import { clusterPaths, nodeCaTokenPath, nodeTunnelSocketPath } from '../../clust
 import * as path from 'node:path';
 import { readTokens, startControlPlane } from '../../control/app.js';
 import { DEFAULT_TRUST_DOMAIN } from '../../identity/spiffe.js';
+import { parseDuration } from '../../lib/duration.js';
 import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { TunnelLink } from '../../node-agent/tunnel-link.js';
@@ -100,6 +101,10 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
   if (info.caPort === undefined) throw new Error(`cluster '${values.cluster}' has no mesh CA port in ${paths.clusterFile}; recreate it with ambit cluster up`);
   const node = values.node;
   const log = logger(`node-tunnel/${node}`);
+  // ztunnel's knob, same format ("24h", "90m"): how long workload certificates live.
+  const ttl = process.env['SECRET_TTL'];
+  const certTtlSeconds = ttl ? Math.round(parseDuration(ttl) / 1000) : undefined;
+  if (certTtlSeconds !== undefined && certTtlSeconds < 60) throw new Error(`SECRET_TTL=${ttl}: must be at least 60s`);
   const daemon = startNodeTunnelDaemon({
     node,
     nodeIp: nodeFabricIP(nodeIndex(node)),
@@ -108,6 +113,7 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
     tokenFile: nodeCaTokenPath(paths, node),
     zdsSocket: nodeTunnelSocketPath(paths, node),
     trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+    ...(certTtlSeconds !== undefined ? { certTtlSeconds } : {}),
     log,
   });
   log('started');
