@@ -27,6 +27,7 @@ export interface TranslateContext {
 }
 
 export const namespaceLabels = (ctx: TranslateContext, ns: string): Record<string, string> | undefined => ctx.namespaces.get(ns)?.metadata.labels;
+export const namespaceAnnotations = (ctx: TranslateContext, ns: string): Record<string, string> | undefined => ctx.namespaces.get(ns)?.metadata.annotations;
 
 export const serviceHostname = (name: string, ns: string): string => `${name}.${ns}.svc.cluster.local`;
 

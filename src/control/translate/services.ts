@@ -1,9 +1,10 @@
-// Kubernetes Services and ServiceEntries → istio.workload.Service (spec §4.5). Endpoints are not
+// Kubernetes Services and ServiceEntries → istio.workload.Service (spec §4.5, §2.13). Endpoints are not
 // listed here: each Workload's services map carries its memberships (§4.4 field 22).
 import type { NetworkAddress, Service } from '../../api/types.js';
 import type { Service as KubeService } from '../../model/core/types.js';
-import { concreteHosts, namespaceLabels, serviceHostname, type TranslateContext } from './context.js';
+import { concreteHosts, namespaceAnnotations, namespaceLabels, serviceHostname, type TranslateContext } from './context.js';
 import { objectRef, type ServiceEntryInput } from './inputs.js';
+import { passthroughLoadBalancing, preferenceLoadBalancing, trafficPreference } from './load-balancing.js';
 import { addressMatch } from './match-values.js';
 import { servicePort, serviceEntryPort } from './service-ports.js';
 import { resolveWaypoint } from './waypoints.js';
@@ -18,6 +19,7 @@ export function kubeServiceToService(ctx: TranslateContext, svc: KubeService): S
   const ns = svc.metadata.namespace ?? '';
   const name = svc.metadata.name ?? '';
   const waypoint = resolveWaypoint(ctx.waypoints, { objectRef: objectRef('Service', svc.metadata), objectNamespace: ns, objectLabels: svc.metadata.labels, namespaceLabels: namespaceLabels(ctx, ns), kind: 'service' }, ctx.diagnostics);
+  const loadBalancing = preferenceLoadBalancing(trafficPreference(svc.spec.trafficDistribution, svc.metadata.annotations, namespaceAnnotations(ctx, ns)));
   return {
     name,
     namespace: ns,
@@ -26,6 +28,7 @@ export function kubeServiceToService(ctx: TranslateContext, svc: KubeService): S
     ports: (svc.spec.ports ?? []).map(servicePort),
     subjectAltNames: [],
     ...(waypoint ? { waypoint } : {}),
+    ...(loadBalancing ? { loadBalancing } : {}),
   };
 }
 
@@ -52,6 +55,8 @@ export function serviceEntryToServices(ctx: TranslateContext, se: ServiceEntryIn
   const waypoint = resolveWaypoint(ctx.waypoints, { objectRef: ref, objectNamespace: ns, objectLabels: se.metadata.labels, namespaceLabels: namespaceLabels(ctx, ns), kind: 'service' }, ctx.diagnostics);
   const addresses = entryAddresses(ctx, se);
   const ports = (se.spec?.ports ?? []).map(serviceEntryPort);
+  const loadBalancing =
+    (se.spec?.resolution ?? 'NONE') === 'NONE' ? passthroughLoadBalancing() : preferenceLoadBalancing(trafficPreference(undefined, se.metadata.annotations, namespaceAnnotations(ctx, ns)));
   return concreteHosts(se).map((hostname) => ({
     name: se.metadata.name ?? '',
     namespace: ns,
@@ -60,5 +65,6 @@ export function serviceEntryToServices(ctx: TranslateContext, se: ServiceEntryIn
     ports,
     subjectAltNames: se.spec?.subjectAltNames ?? [],
     ...(waypoint ? { waypoint } : {}),
+    ...(loadBalancing ? { loadBalancing } : {}),
   }));
 }

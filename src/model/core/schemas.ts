@@ -170,6 +170,8 @@ export const serviceSchema = z
       ipFamilies: z.array(z.literal('IPv4')).optional(),
       ipFamilyPolicy: z.literal('SingleStack').optional(),
       internalTrafficPolicy: z.literal('Cluster').optional(),
+      // Topology preference (Kubernetes 1.31+; PreferClose is the older name of PreferSameZone).
+      trafficDistribution: z.enum(['PreferClose', 'PreferSameZone', 'PreferSameNode']).optional(),
     }),
     status: anyStatus,
   })

@@ -110,6 +110,7 @@ export interface ServiceSpec {
   clusterIPs?: string[];
   selector?: Record<string, string>;
   ports?: ServicePort[];
+  trafficDistribution?: 'PreferClose' | 'PreferSameZone' | 'PreferSameNode';
 }
 export interface Service extends KubeObject { kind: 'Service'; spec: ServiceSpec }
 
