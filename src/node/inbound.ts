@@ -6,7 +6,7 @@ import { HboneServer } from '../hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
 import { pipeBoth, stripV4Mapped, type PodContext } from './pod.js';
-import { peerIdentityOf } from './state.js';
+import { isIllegalInboundPort, peerIdentityOf } from './state.js';
 
 export interface InboundDecision extends Pick<Decision, 'allowed'> {
   reason: string;
@@ -15,6 +15,8 @@ export interface InboundDecision extends Pick<Decision, 'allowed'> {
 /** §2.6 step 3 (IP authority = this pod) and §5.3 on {src ip, identity, pod ip, target port}. */
 export function authorizeInbound(ctx: PodContext, c: { srcIp: string; dstIp: string; dstPort: number; peerIdentity?: string }): InboundDecision {
   if (c.dstIp !== ctx.pod.ip) return { allowed: false, reason: `destination ${c.dstIp} is not this pod (${ctx.pod.ip})` };
+  // SelfCall (spec §1): the tunnel's own ports are never an app's; this stops loops and nested HBONE.
+  if (isIllegalInboundPort(c.dstPort)) return { allowed: false, reason: `port ${c.dstPort} is a node tunnel port (SelfCall)` };
   const state = ctx.state();
   const dest = state.workloadByIp(ctx.pod.ip);
   if (!dest) return { allowed: false, reason: `unknown local workload ${ctx.pod.ip}` };

@@ -55,7 +55,7 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
         dst: route.authority,
         nextHop: route.nextHop,
         certificate: await ctx.certificate(),
-        expectedIdentities: [route.expectedIdentity],
+        expectedIdentities: route.expectedIdentities,
         srcIp: ctx.pod.ip,
         forwardedFor: `${ctx.pod.ip}:${client.remotePort ?? 0}`,
         ...(route.service ? { forwardedHost: route.service.hostname } : {}),

@@ -18,6 +18,7 @@ it('inbound authz: destination must be this pod and known; identity must parse; 
   const conn = { srcIp: '::ffff:10.0.2.5', dstIp: '10.0.1.2', dstPort: 8080, peerIdentity: peer };
   assert.deepEqual(authorizeInbound(ctxWith([]), conn), { allowed: true, reason: 'no allow policies' });
   assert.match(authorizeInbound(ctxWith([]), { ...conn, dstIp: '10.0.1.3' }).reason, /not this pod/);
+  for (const port of [15001, 15006, 15008]) assert.match(authorizeInbound(ctxWith([]), { ...conn, dstPort: port }).reason, /SelfCall/, `port ${port}`);
   assert.match(authorizeInbound(ctxWith([], []), conn).reason, /unknown local workload/);
   assert.match(authorizeInbound(ctxWith([]), { ...conn, peerIdentity: 'spiffe://cluster.local/x' }).reason, /not a workload identity/);
   const byPrincipal = ctxWith([deny({ principals: [{ exact: 'cluster.local/ns/a/sa/client' }] })]);
