@@ -31,6 +31,8 @@ export interface UpstreamContext {
   srcAddr: string;
   /** Aborted when the client resets the stream before the upstream connected. */
   signal: AbortSignal;
+  /** The CONNECT request's headers (forwarded, baggage, traceparent) for telemetry. */
+  headers: http2.IncomingHttpHeaders;
 }
 
 export interface HboneServerOptions {
@@ -257,7 +259,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     let upstream: net.Socket;
     this.#pendingUpstreams++;
     try {
-      upstream = await untilAborted(this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal }), ac.signal);
+      upstream = await untilAborted(this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal, headers }), ac.signal);
     } catch (e) {
       if (ac.signal.aborted) return; // the client reset the stream: nothing to answer
       return refuse(503, `upstream connect: ${(e as Error).message}`); // §2.5: CONNECT failure

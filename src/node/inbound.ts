@@ -2,10 +2,12 @@
 // authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
 import type net from 'node:net';
 import { evaluate, type Decision } from '../authz/evaluate.js';
+import { formatAuthority } from '../hbone/headers.js';
 import { HboneServer } from '../hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { pipeBoth, stripV4Mapped, type PodContext } from './pod.js';
+import { forwardedHost, nextConnectionId, peerMeta, type ConnectionRecord } from './connections.js';
+import { pipeBoth, reportOnClose, stripV4Mapped, type InboundConnection, type PodContext } from './pod.js';
 import { isIllegalInboundPort, peerIdentityOf } from './state.js';
 
 export interface InboundDecision extends Pick<Decision, 'allowed'> {
@@ -42,6 +44,29 @@ export function connectApp(ctx: PodContext, port: number, srcIp: string): net.So
  */
 export const LOCAL_WORKLOAD_WAIT_MS = 5000;
 
+/** The inbound connection record: the peer as seen (IP, mTLS identity) and this pod as the destination. */
+export function inboundRecord(ctx: PodContext, srcIp: string, port: number, peerIdentity: string | undefined, hboneAddr?: string, service?: string): ConnectionRecord {
+  const state = ctx.state();
+  const local = state.workloadByIp(ctx.pod.ip);
+  let svc: ConnectionRecord['dst'] = {} as ConnectionRecord['dst'];
+  if (service && local) {
+    const key = Object.keys(local.services).find((k) => k.endsWith(`/${service}`));
+    if (key) {
+      const s = state.serviceByHost(key.slice(0, key.indexOf('/')), service);
+      if (s) svc = { addr: '', service: s.hostname, serviceName: s.name, serviceNamespace: s.namespace };
+    }
+  }
+  return {
+    id: nextConnectionId(),
+    direction: 'inbound',
+    pod: ctx.pod.ip,
+    src: peerMeta(srcIp, state.workloadByIp(srcIp), peerIdentity),
+    dst: { ...svc, ...peerMeta(`${ctx.pod.ip}:${port}`, local, ctx.identity), ...(hboneAddr ? { hboneAddr } : {}) },
+    security: peerIdentity ? 'mutual_tls' : 'unknown',
+    startedAt: Date.now(),
+  };
+}
+
 export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertificate): HboneServer {
   return new HboneServer({
     certificate,
@@ -52,7 +77,15 @@ export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertifi
     connectUpstream: (dst, up) =>
       new Promise<net.Socket>((resolve, reject) => {
         const s = connectApp(ctx, dst.port, up.srcAddr);
-        ctx.trackInbound({ srcIp: stripV4Mapped(up.srcAddr), dstPort: dst.port, peerIdentity: up.peerIdentity, app: s });
+        const srcIp = stripV4Mapped(up.srcAddr);
+        const rec = inboundRecord(ctx, srcIp, dst.port, up.peerIdentity, formatAuthority(dst.ip, dst.port), forwardedHost(up.headers['forwarded']));
+        const conn: InboundConnection = { srcIp, dstPort: dst.port, peerIdentity: up.peerIdentity, app: s };
+        ctx.trackInbound(conn);
+        s.once('connect', () => {
+          ctx.connections.opened(rec);
+          // From the app socket: what the tunnel wrote to it was sent by the source.
+          reportOnClose(ctx.connections, rec, s, () => ({ sent: s.bytesWritten, recv: s.bytesRead }), () => conn.ended);
+        });
         const abort = (): void => {
           s.destroy();
           reject(new Error('aborted'));
@@ -89,12 +122,20 @@ export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEv
     if (client.destroyed) return;
     const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
     onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, ...d });
+    const rec = inboundRecord(ctx, src, dst.port, undefined);
+    rec.src.addr = `${src}:${client.remotePort ?? 0}`;
     if (!d.allowed) {
+      ctx.connections.closed({ ...rec, bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'DENY', error: d.reason });
       client.destroy();
       return;
     }
     const app = connectApp(ctx, dst.port, src);
-    ctx.trackInbound({ srcIp: src, dstPort: dst.port, app });
+    const conn: InboundConnection = { srcIp: src, dstPort: dst.port, app };
+    ctx.trackInbound(conn);
+    let failed: string | undefined;
+    app.once('error', (e) => (failed = e.message));
+    app.once('connect', () => ctx.connections.opened(rec));
+    reportOnClose(ctx.connections, rec, client, () => ({ sent: client.bytesRead, recv: client.bytesWritten }), () => conn.ended ?? (failed ? { flag: 'CONNECT', error: failed } : undefined));
     pipeBoth(client, app);
     client.resume();
   });

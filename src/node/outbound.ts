@@ -1,11 +1,14 @@
 // Outbound (15001, in the pod netns): original destination → route (spec §2.8) → HBONE through
 // the pod's pool (next-hop socket made in the pod netns with SO_MARK 0x539) or plain TCP.
 import type net from 'node:net';
+import { HboneError } from '../hbone/client.js';
 import type { HbonePool } from '../hbone/pool.js';
+import { IdentityMismatchError } from '../hbone/tls.js';
 import { splice } from '../hbone/splice.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { pipeBoth, type PodContext } from './pod.js';
+import { nextConnectionId, peerMeta, serviceMeta, type ConnectionRecord, type ResponseFlag } from './connections.js';
+import { pipeBoth, reportOnClose, type PodContext } from './pod.js';
 import { routeOutbound, type OutboundRoute } from './state.js';
 
 export interface OutboundEvent {
@@ -22,6 +25,16 @@ export interface OutboundContext extends PodContext {
   onEvent?(e: OutboundEvent): void;
 }
 
+/** ztunnel's response flag for a failed outbound attempt (spec §8.1). */
+export function flagFor(e: unknown): ResponseFlag {
+  if (e instanceof HboneError) {
+    if (e.status === 401) return 'DENY';
+    return e.code === 'TLS' ? 'TLS_FAILURE' : 'CONNECT';
+  }
+  if (e instanceof IdentityMismatchError) return 'TLS_FAILURE';
+  return 'CONNECT';
+}
+
 export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
   ctx.track(client);
   client.on('error', () => client.destroy());
@@ -34,10 +47,23 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
     return;
   }
   const state = ctx.state();
-  const route = routeOutbound(state, dst.address, dst.port, state.workloadByIp(ctx.pod.ip));
+  const srcWorkload = state.workloadByIp(ctx.pod.ip);
+  const route = routeOutbound(state, dst.address, dst.port, srcWorkload);
   const event = (error?: string): void => ctx.onEvent?.({ pod: ctx.pod.ip, dst: `${dst.address}:${dst.port}`, route: route.kind, ...(error ? { error } : {}) });
+  const rec: ConnectionRecord = {
+    id: nextConnectionId(),
+    direction: 'outbound',
+    pod: ctx.pod.ip,
+    src: peerMeta(`${ctx.pod.ip}:${client.remotePort ?? 0}`, srcWorkload, ctx.identity),
+    dst: { addr: `${dst.address}:${dst.port}` },
+    security: 'unknown',
+    startedAt: Date.now(),
+  };
+  // From the app's socket: what it wrote was sent, what it was given was received.
+  const counts = (): { sent: number; recv: number } => ({ sent: client.bytesRead, recv: client.bytesWritten });
   if (route.kind === 'fail') {
     event(route.reason);
+    ctx.connections.closed({ ...rec, bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'CONNECT', error: route.reason });
     client.destroy();
     return;
   }
@@ -45,30 +71,48 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
     // In-pod the socket already lives in the pod netns: the source is the pod's own IP.
     const up = ctx.sockets.connectFromNetns(ctx.pod.netnsPath, { host: route.host, port: route.port, mark: INPOD_MARK });
     ctx.track(up);
+    const r: ConnectionRecord = { ...rec, dst: peerMeta(`${route.host}:${route.port}`, route.workload) };
+    let failed: string | undefined;
+    up.once('connect', () => ctx.connections.opened(r));
+    up.once('error', (e) => (failed = e.message));
+    reportOnClose(ctx.connections, r, client, counts, () => (failed ? { flag: 'CONNECT', error: failed } : undefined));
     pipeBoth(client, up);
     event();
     return;
   }
+  const r: ConnectionRecord = {
+    ...rec,
+    dst: { ...peerMeta(route.nextHop, route.workload, route.expectedIdentity), hboneAddr: route.authority, ...serviceMeta(route.service) },
+    security: 'mutual_tls',
+  };
   void (async () => {
+    let stream;
     try {
-      const stream = await ctx.pool.connect({
+      stream = await ctx.pool.connect({
         dst: route.authority,
         nextHop: route.nextHop,
-        certificate: await ctx.certificate(),
+        certificate: await ctx.certificate().catch((e: Error) => {
+          throw Object.assign(new Error(`no certificate for ${ctx.identity}: ${e.message}`), { flag: 'IDENTITY_ERROR' as const });
+        }),
         expectedIdentities: route.expectedIdentities,
         srcIp: ctx.pod.ip,
         forwardedFor: `${ctx.pod.ip}:${client.remotePort ?? 0}`,
         ...(route.service ? { forwardedHost: route.service.hostname } : {}),
       });
-      if (client.destroyed) {
-        stream.close();
-        return;
-      }
-      splice(stream, client);
-      event();
     } catch (e) {
+      const flag = (e as { flag?: ResponseFlag }).flag ?? flagFor(e);
       event((e as Error).message);
+      ctx.connections.closed({ ...r, bytesSent: 0, bytesRecv: 0, durationMs: Date.now() - r.startedAt, flag, error: (e as Error).message });
       client.destroy();
+      return;
     }
+    if (client.destroyed) {
+      stream.close();
+      return;
+    }
+    ctx.connections.opened(r);
+    reportOnClose(ctx.connections, r, client, counts);
+    splice(stream, client);
+    event();
   })();
 }

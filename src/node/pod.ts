@@ -1,6 +1,7 @@
 // What the data-path handlers of one enrolled pod share (spec §6.5: one in-pod proxy per pod).
 import type net from 'node:net';
 import type { SocketFactory } from '../platform/sockets.js';
+import type { ConnectionClosed, ConnectionRecord, ResponseFlag } from './connections.js';
 import type { MeshState } from './state.js';
 
 export interface PodRef {
@@ -11,8 +12,17 @@ export interface PodRef {
   ip: string;
 }
 
+/** Where the data path reports connections (metrics, access log, admin). */
+export interface ConnectionSink {
+  opened(r: ConnectionRecord): void;
+  closed(r: ConnectionClosed): void;
+}
+
 export interface PodContext {
   pod: PodRef;
+  /** The pod's SPIFFE ID. */
+  identity: string;
+  connections: ConnectionSink;
   /** The current config (read per connection, so a new snapshot applies to new connections). */
   state(): MeshState;
   sockets: SocketFactory;
@@ -31,6 +41,17 @@ export interface InboundConnection {
   peerIdentity?: string;
   /** The tunnel → app socket: destroying it ends the connection on both sides. */
   app: net.Socket;
+  /** Set when the tunnel ends the connection itself (policy change, revocation). */
+  ended?: { flag: ResponseFlag; error: string };
+}
+
+/** Reports a connection's close once its socket closes; `s` is the tunnel's socket to the side whose reads are "sent". */
+export function reportOnClose(sink: ConnectionSink, rec: ConnectionRecord, s: net.Socket, counts: () => { sent: number; recv: number }, end?: () => { flag: ResponseFlag; error: string } | undefined): void {
+  s.once('close', (hadError) => {
+    const c = counts();
+    const e = end?.();
+    sink.closed({ ...rec, bytesSent: c.sent, bytesRecv: c.recv, durationMs: Date.now() - rec.startedAt, flag: e?.flag ?? '-', ...(e ? { error: e.error } : hadError ? { error: 'connection reset' } : {}) });
+  });
 }
 
 export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);

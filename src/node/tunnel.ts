@@ -13,6 +13,8 @@ import { ffiSockets, type SocketFactory } from '../platform/sockets.js';
 import { authorizeInbound, createHboneInbound, handlePlaintextInbound, type PlaintextEvent } from './inbound.js';
 import { handleOutbound, type OutboundEvent } from './outbound.js';
 import type { InboundConnection, PodContext, PodRef } from './pod.js';
+import { nextConnectionId, peerMeta, type ConnectionClosed, type ConnectionRecord } from './connections.js';
+import { stripV4Mapped } from './pod.js';
 import { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe.js';
 import { MeshState, spiffeIdOf } from './state.js';
 
@@ -55,6 +57,9 @@ export interface NodeTunnelEvents {
   plaintext: [PlaintextEvent];
   /** An open inbound connection closed because new policy denies it. */
   revoked: [RevokedEvent];
+  /** Every proxied connection, both directions: telemetry and the admin view read these. */
+  connectionOpened: [ConnectionRecord];
+  connectionClosed: [ConnectionClosed];
 }
 
 interface Enrolled {
@@ -76,6 +81,17 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
   readonly #pods = new Map<string, Enrolled>();
   /** Internal: fires on every new snapshot (waiters for a workload to appear). */
   readonly #snapshots = new EventEmitter().setMaxListeners(0);
+  readonly #open = new Map<string, ConnectionRecord>();
+  readonly #sink = {
+    opened: (r: ConnectionRecord): void => {
+      this.#open.set(r.id, r);
+      this.emit('connectionOpened', r);
+    },
+    closed: (r: ConnectionClosed): void => {
+      this.#open.delete(r.id);
+      this.emit('connectionClosed', r);
+    },
+  };
 
   constructor(opts: NodeTunnelOptions) {
     super();
@@ -94,6 +110,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
         const d = authorizeInbound(ctx, { srcIp: c.srcIp, dstIp: e.ref.ip, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}) });
         if (d.allowed) continue;
         e.inbound.delete(c);
+        c.ended = { flag: 'DENY', error: `policy changed: ${d.reason}` };
         c.app.destroy(new Error(`policy changed: ${d.reason}`));
         this.emit('revoked', { pod: e.ref.ip, src: c.srcIp, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}), reason: d.reason });
       }
@@ -118,9 +135,16 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
     return spiffeIdOf(workload);
   }
 
-  #context(e: Pick<Enrolled, 'ref' | 'sockets' | 'inbound'>): PodContext {
+  /** Open connections (both directions) as the admin endpoint lists them. */
+  connections(): ConnectionRecord[] {
+    return [...this.#open.values()];
+  }
+
+  #context(e: Pick<Enrolled, 'ref' | 'sockets' | 'inbound' | 'identity'>): PodContext {
     return {
       pod: e.ref,
+      identity: e.identity,
+      connections: this.#sink,
       state: () => this.#state,
       sockets: this.#sockets,
       track: (s) => {
@@ -132,6 +156,25 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
         e.inbound.add(c);
         c.app.once('close', () => e.inbound.delete(c));
       },
+    };
+  }
+
+  #refusal(ctx: PodContext, t: TunnelInfo): ConnectionClosed {
+    const state = this.#state;
+    const srcIp = stripV4Mapped(t.srcAddr);
+    return {
+      id: nextConnectionId(),
+      direction: 'inbound',
+      pod: ctx.pod.ip,
+      src: peerMeta(srcIp, state.workloadByIp(srcIp), t.peerIdentity),
+      dst: { ...peerMeta(t.dst, state.workloadByIp(ctx.pod.ip), ctx.identity), hboneAddr: t.dst },
+      security: 'mutual_tls',
+      startedAt: Date.now(),
+      bytesSent: 0,
+      bytesRecv: 0,
+      durationMs: 0,
+      flag: t.status === 401 ? 'DENY' : 'CONNECT',
+      error: `HTTP ${t.status}: ${t.reason ?? ''}`,
     };
   }
 
@@ -161,14 +204,18 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
     const identity = this.#identityOf(pod);
     const certificate = await this.#opts.certificateFor(identity);
     const ref: PodRef = { netns: pod.netns, netnsPath: `/run/netns/${pod.netns}`, ip: pod.ip };
-    const base = { ref, sockets: new Set<net.Socket>(), inbound: new Set<InboundConnection>() };
+    const base = { ref, identity, sockets: new Set<net.Socket>(), inbound: new Set<InboundConnection>() };
     const ctx = this.#context(base);
     const pool = new HbonePool({
       connectSocket: (o) => this.#sockets.connectFromNetns(ref.netnsPath, { ...o, mark: INPOD_MARK }),
     });
     const hbone = createHboneInbound(ctx, certificate);
-    hbone.on('tunnel', (t) => this.emit('inbound', { ...t, pod: ref.ip, podIdentity: identity }));
-    const e: Enrolled = { uid, identity, ...base, listeners: [], hbone, pool };
+    hbone.on('tunnel', (t) => {
+      this.emit('inbound', { ...t, pod: ref.ip, podIdentity: identity });
+      // Accepted tunnels are reported by the data path; refusals end here.
+      if (t.status !== 200) this.#sink.closed(this.#refusal(ctx, t));
+    });
+    const e: Enrolled = { uid, ...base, listeners: [], hbone, pool };
     this.#pods.set(uid, e);
     try {
       if (this.#opts.manageCaptureRules ?? true) await applyCaptureRules(pod.netns);

@@ -15,6 +15,7 @@ import { CertificateAuthority } from '../../src/ca/authority.js';
 import type { TunnelInfo } from '../../src/hbone/server.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';
+import type { ConnectionClosed } from '../../src/node/connections.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
 import { workload } from '../unit/support/xds-fixtures.js';
 import { hasTool, isRoot, run, runAsync } from '../../src/platform/exec.js';
@@ -81,6 +82,7 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
   const appSeen: string[] = [];
   const inbound: (TunnelInfo & { pod: string })[] = [];
   const certs = new Map<string, WorkloadCertificate>();
+  const closed: ConnectionClosed[] = [];
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-nt-'));
@@ -99,6 +101,7 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
     echo.on('connection', (c: net.Socket) => (c.on('error', () => {}), c.pipe(c)));
     tunnel = new NodeTunnel({ snapshot, certificateFor: (sid) => certs.get(sid) ?? Promise.reject(new Error(`no cert for ${sid}`)) });
     tunnel.on('inbound', (t) => inbound.push(t));
+    tunnel.on('connectionClosed', (c) => closed.push(c));
     await tunnel.enroll({ netns: A, ip: IP_A });
     await tunnel.enroll({ netns: B, ip: IP_B });
   });
@@ -124,6 +127,25 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
     assert.equal(inbound[0]!.dst, `${IP_B}:8080`);
     assert.equal(inbound[0]!.pod, IP_B);
     assert.ok(inbound[0]!.bytesIn > 0 && inbound[0]!.bytesOut > 0, 'the request and response bytes crossed the HBONE stream');
+    // One record per side, with both identities, mTLS, and the bytes the app exchanged.
+    for (let i = 0; i < 50 && closed.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const out = closed.find((c) => c.direction === 'outbound');
+    const inn = closed.find((c) => c.direction === 'inbound');
+    assert.ok(out && inn, JSON.stringify(closed));
+    for (const c of [out, inn]) {
+      assert.equal(c.src.identity, CLIENT_ID);
+      assert.equal(c.dst.identity, SERVER_ID);
+      assert.equal(c.security, 'mutual_tls');
+      assert.equal(c.flag, '-');
+      assert.equal(c.dst.hboneAddr, `${IP_B}:8080`);
+      assert.equal(c.src.workload, 'client');
+      assert.equal(c.dst.namespace, 'b');
+    }
+    assert.equal(out.dst.addr, `${IP_B}:15008`);
+    assert.equal(inn.bytesSent, out.bytesSent, 'both sides count the same request bytes');
+    assert.equal(inn.bytesRecv, out.bytesRecv);
+    assert.ok(out.bytesSent > 20 && out.bytesRecv > 20);
+    assert.deepEqual(tunnel.connections(), []);
   });
 
   it('raw TCP from pod A works the same way', async () => {
@@ -179,6 +201,8 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
     assert.equal(refused()?.status, 401);
     assert.equal(refused()?.peerIdentity, CLIENT_ID);
     assert.match(refused()?.reason ?? '', /denied by policy \(b\/deny-client\)/);
+    assert.ok(closed.some((c) => c.direction === 'inbound' && c.flag === 'DENY'), 'the destination side records DENY');
+    assert.ok(closed.some((c) => c.direction === 'outbound' && c.flag === 'DENY'), 'the source side records DENY (401)');
     await assert.rejects(runAsync(['ip', 'netns', 'exec', A, 'curl', '-sS', '--max-time', '3', `http://${IP_B}:8080/denied`]));
     assert.equal(appSeen.length, 2);
     tunnel.setSnapshot(snapshot);

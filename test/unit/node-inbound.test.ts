@@ -10,7 +10,7 @@ const server = { uid: 'c//Pod/b/s', name: 's', namespace: 'b', addresses: ['10.0
 const deny = (m: Partial<ReturnType<typeof emptyMatch>>): Authorization => ({ name: 'd', namespace: 'b', scope: 'NAMESPACE', action: 'DENY', dryRun: false, rules: [{ clauses: [{ matches: [{ ...emptyMatch(), ...m }] }] }] });
 const ctxWith = (authorizations: Authorization[], workloads: Workload[] = [server]): PodContext => {
   const snap: MeshSnapshot = { workloads, services: [], authorizations };
-  return { pod: { netns: 'x', netnsPath: '/run/netns/x', ip: '10.0.1.2' }, state: () => new MeshState(snap), sockets: undefined as never, track: () => {}, trackInbound: () => {}, waitForWorkload: async () => true };
+  return { pod: { netns: 'x', netnsPath: '/run/netns/x', ip: '10.0.1.2' }, state: () => new MeshState(snap), sockets: undefined as never, identity: 'spiffe://cluster.local/ns/b/sa/server', connections: { opened: () => {}, closed: () => {} }, track: () => {}, trackInbound: () => {}, waitForWorkload: async () => true };
 };
 const peer = 'spiffe://cluster.local/ns/a/sa/client';
 
