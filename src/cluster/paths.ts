@@ -41,3 +41,5 @@ export const podLogPath = (p: ClusterPaths, ns: string, name: string): string =>
 export const nodeCaTokenPath = (p: ClusterPaths, node: string): string => path.join(p.nodes, node, 'ca-token');
 /** The node agent ⇄ node tunnel enrollment socket (Istio: /var/run/ztunnel/ztunnel.sock). */
 export const nodeTunnelSocketPath = (p: ClusterPaths, node: string): string => path.join(p.nodes, node, 'ztunnel.sock');
+/** Holds the pid of the node tunnel that serves (written once it is synced); a handoff waits for the new pid. */
+export const nodeTunnelReadyPath = (p: ClusterPaths, node: string): string => path.join(p.nodes, node, 'tunnel.ready');

@@ -27,6 +27,8 @@ export interface NodeTunnelDaemonConfig {
   trustDomain: string;
   /** Lifetime asked for workload certificates (ztunnel's SECRET_TTL; default 24 h). */
   certTtlSeconds?: number;
+  /** Written with this process's pid once it serves (xDS synced + enrollment snapshot applied); a handoff waits for it. */
+  readyFile?: string;
   log: Logger;
 }
 
@@ -35,7 +37,32 @@ export interface NodeTunnelDaemon {
   xds: XdsClient;
   certs: CertManager;
   zds: ZdsClient;
-  close(): Promise<void>;
+  /** Stops accepting, drains open connections until deadlineMs, then closes everything. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/**
+ * ztunnel's drain deadline (spec §9): CONNECTION_TERMINATION_DEADLINE, else derived from
+ * TERMINATION_GRACE_PERIOD_SECONDS (−5 s above 10 s, else −1 s, at least 1 s), else 5 s.
+ */
+export function drainDeadlineMs(env: NodeJS.ProcessEnv, parse: (s: string) => number): number {
+  const explicit = env['CONNECTION_TERMINATION_DEADLINE'];
+  if (explicit) return parse(explicit);
+  const grace = env['TERMINATION_GRACE_PERIOD_SECONDS'];
+  if (grace) {
+    const g = Number(grace);
+    if (!Number.isFinite(g) || g < 0) throw new Error(`TERMINATION_GRACE_PERIOD_SECONDS=${grace} is not a number of seconds`);
+    return Math.max(1, g > 10 ? g - 5 : g - 1) * 1000;
+  }
+  return 5000;
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }
 
 export const snapshotOf = (s: XdsState): MeshSnapshot => ({
@@ -82,14 +109,22 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
 
   const zds = new ZdsClient(cfg.zdsSocket, tunnel, log);
   zds.start();
+  const synced = new Promise<void>((r) => (zds.synced ? r() : zds.once('synced', () => r())));
+  void Promise.all([xds.ready, synced]).then(() => {
+    log(`serving: ${tunnel.pods().length} pods enrolled`);
+    if (cfg.readyFile) fs.writeFileSync(cfg.readyFile, `${process.pid}\n`);
+  });
   return {
     tunnel,
     xds,
     certs,
     zds,
-    async close() {
+    async close(deadlineMs = 5000) {
+      if (cfg.readyFile && readPid(cfg.readyFile) === process.pid) fs.rmSync(cfg.readyFile, { force: true });
       zds.close();
-      await tunnel.close();
+      const open = tunnel.connections().length;
+      const { forced } = await tunnel.drain(deadlineMs);
+      log(`drained: ${open} connections were open, ${forced} still open at the ${deadlineMs} ms deadline were closed`);
       xds.close();
       certs.close();
     },

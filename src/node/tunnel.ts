@@ -269,6 +269,27 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
     for (const l of this.#find(uidOrIp)?.listeners ?? []) l.close();
   }
 
+  /**
+   * Graceful stop (spec §9): every listener stops accepting at once (with SO_REUSEPORT a newer
+   * tunnel's listeners in the same pods take the new connections), inbound HBONE sessions and
+   * pooled outbound connections get GOAWAY, open connections run until they end or the deadline
+   * passes, then whatever is left is closed.
+   */
+  async drain(deadlineMs: number): Promise<{ forced: number }> {
+    const pods = [...this.#pods.values()];
+    for (const e of pods) for (const l of e.listeners) l.close();
+    for (const e of pods) {
+      e.pool.close();
+      void e.hbone.drain(deadlineMs);
+    }
+    const open = (): number => pods.reduce((n, e) => n + e.sockets.size, 0);
+    const deadline = Date.now() + deadlineMs;
+    while (open() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const forced = open();
+    await this.close();
+    return { forced };
+  }
+
   async close(): Promise<void> {
     for (const uid of [...this.#pods.keys()]) await this.unenroll(uid);
   }

@@ -108,6 +108,9 @@ export async function applyCaptureRules(netns: string, ports: CapturePorts = DEF
   await runAsync(ipIn(netns, ['route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', String(ROUTE_TABLE)]));
   if (!hasPolicyRule(netns)) await runAsync(ipIn(netns, ['rule', 'add', ...ruleSpec]));
   await runAsync(inNetns(netns, ['nft', '-f', '-']), { input: renderCaptureRules(ports) });
+  // A tunnel handing over to its successor closes its SO_REUSEPORT listeners; with this the
+  // kernel moves connections still queued on them to the successor instead of resetting them.
+  await runAsync(inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv4.tcp_migrate_req=1']));
 }
 
 /** Removes the table and the policy route; a netns without them is left as it is. */

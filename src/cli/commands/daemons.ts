@@ -8,7 +8,7 @@ import { KubeClient } from '../../client/kube-client.js';
 import { nodeFabricIP, nodeIndex, nodeNetns } from '../../cluster/addressing.js';
 import { readClusterInfo } from '../../cluster/lifecycle.js';
 import { NetnsPodRuntime } from '../../cluster/net/netns-runtime.js';
-import { clusterPaths, nodeCaTokenPath, nodeTunnelSocketPath } from '../../cluster/paths.js';
+import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath } from '../../cluster/paths.js';
 import * as path from 'node:path';
 import { readTokens, startControlPlane } from '../../control/app.js';
 import { DEFAULT_TRUST_DOMAIN } from '../../identity/spiffe.js';
@@ -16,7 +16,7 @@ import { parseDuration } from '../../lib/duration.js';
 import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { TunnelLink } from '../../node-agent/tunnel-link.js';
-import { startNodeTunnelDaemon } from '../../node/daemon.js';
+import { drainDeadlineMs, startNodeTunnelDaemon } from '../../node/daemon.js';
 import { UsageError } from '../context.js';
 
 /**
@@ -114,10 +114,12 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
     zdsSocket: nodeTunnelSocketPath(paths, node),
     trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     ...(certTtlSeconds !== undefined ? { certTtlSeconds } : {}),
+    readyFile: nodeTunnelReadyPath(paths, node),
     log,
   });
-  log('started');
+  const deadlineMs = drainDeadlineMs(process.env, parseDuration);
+  log(`started (drain deadline ${deadlineMs} ms)`);
   const sig = await untilSignal();
-  log(`${sig}: stopping (capture rules stay: traffic of enrolled pods is refused until a tunnel serves it again)`);
-  return shutdown(log, 8000, () => daemon.close());
+  log(`${sig}: stopping — no new connections, draining open ones (capture rules stay: until a tunnel serves the pods, their traffic is refused)`);
+  return shutdown(log, deadlineMs + 3000, () => daemon.close(deadlineMs));
 }
