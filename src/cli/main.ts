@@ -5,6 +5,7 @@ import { appCommand } from './commands/app.js';
 import { caCommand } from './commands/ca.js';
 import { applyCommand } from './commands/apply.js';
 import { clusterCommand } from './commands/cluster.js';
+import { tunnelCommand } from './commands/tunnel.js';
 import { controlPlaneCommand, nodeAgentCommand, nodeTunnelCommand } from './commands/daemons.js';
 import { demoCommand } from './commands/demo.js';
 import { execCommand, logsCommand } from './commands/pods.js';
@@ -32,6 +33,8 @@ apps (pod commands):
   ambit app echo [--http-port 8080] [--tcp-port 9000]
   ambit app load --url URL --rate RPS [--duration 10s] [--connections 4] [--payload 1024] [--json]
   ambit demo                                                  the guided demo (examples/demo)
+mesh:
+  ambit tunnel restart [--node nodeN]                         hand a node's pods to a new node tunnel without refusing connections
 certificate authority (running cluster: via the CaAdmin API with the admin token; cluster not
 running: directly on <state>/<cluster>/ca, and the output says so):
   ambit ca init [--trust-domain cluster.local] [--plugin DIR]   before cluster up: create the CA (DIR: Istio cacerts files)
@@ -82,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         return await controlPlaneCommand(rest);
       case 'node-agent':
         return await nodeAgentCommand(rest);
+      case 'tunnel':
+        return await tunnelCommand(ctx, rest);
       case 'node-tunnel':
         return await nodeTunnelCommand(rest);
       case 'version':

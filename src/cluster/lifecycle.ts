@@ -32,12 +32,20 @@ export interface ClusterInfo {
   /** SPIFFE trust domain of the mesh (default cluster.local). */
   trustDomain?: string;
   createdAt: string;
+  /**
+   * Per node tunnel: its admin (Istio 15000), stats (15020) and readiness (15021) ports on
+   * 127.0.0.1. Every tunnel lives in the host netns here, so each node gets its own; absent in a
+   * cluster.json from before them.
+   */
+  tunnelPorts?: Record<string, { admin: number; stats: number; readiness: number }>;
   /** nodes: node agents; tunnels: node tunnels (absent in a cluster.json from before them). */
   pids: { controlPlane: number; nodes: Record<string, number>; tunnels?: Record<string, number> };
 }
 
 export const DEFAULT_CLUSTER = 'local';
 export const DEFAULT_API_PORT = 6443;
+/** ztunnel's defaults (spec §1); the first free port from each is taken, node by node. */
+export const DEFAULT_TUNNEL_PORTS = { admin: 15000, stats: 15020, readiness: 15021 } as const;
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'ambit.js');
 
@@ -178,7 +186,7 @@ function kubeconfig(name: string, port: number, token: string, caPem: string): s
   ].join('\n');
 }
 
-function startDaemon(args: string[], logFile: string): number {
+export function startDaemon(args: string[], logFile: string): number {
   const out = fs.openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['ignore', out, out] });
   fs.closeSync(out);
@@ -187,7 +195,7 @@ function startDaemon(args: string[], logFile: string): number {
   return child.pid;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
@@ -230,6 +238,15 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
   const taken = new Set([port]);
   const caPort = await firstFreePort(DEFAULT_CA_PORT, taken, 'CA');
   const metricsPort = await firstFreePort(DEFAULT_METRICS_PORT, taken, 'metrics endpoint');
+  const tunnelPorts: NonNullable<ClusterInfo['tunnelPorts']> = {};
+  for (let i = 1; i <= opts.nodes; i++) {
+    const n = nodeName(i);
+    tunnelPorts[n] = {
+      admin: await firstFreePort(DEFAULT_TUNNEL_PORTS.admin, taken, `${n} tunnel admin port`),
+      stats: await firstFreePort(DEFAULT_TUNNEL_PORTS.stats, taken, `${n} tunnel stats port`),
+      readiness: await firstFreePort(DEFAULT_TUNNEL_PORTS.readiness, taken, `${n} tunnel readiness port`),
+    };
+  }
 
   const tokens: TokenEntry[] = [{ token: randomBytes(32).toString('hex'), user: 'admin', role: 'admin' }];
   for (let i = 1; i <= opts.nodes; i++) tokens.push({ token: randomBytes(32).toString('hex'), user: `system:node:${nodeName(i)}`, role: 'node', node: nodeName(i) });
@@ -243,7 +260,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
     await createClusterNetwork(opts.name, opts.nodes);
     opts.progress(`starting control plane on 127.0.0.1:${port}`);
     const cpLog = path.join(paths.logs, 'control-plane.log');
-    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, caPort, metricsPort, trustDomain, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {}, tunnels: {} } };
+    const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, caPort, metricsPort, tunnelPorts, trustDomain, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {}, tunnels: {} } };
     info.pids.controlPlane = startDaemon(['control-plane', '--cluster', opts.name, '--port', String(port)], cpLog);
     fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
     const client = adminClient(opts.name);
@@ -265,6 +282,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
       return nodes.filter(nodeIsReady).length >= opts.nodes;
     }, 20_000, path.join(paths.logs, 'node1.log'));
     opts.progress(`cluster '${opts.name}' is up: ${opts.nodes} nodes, API https://127.0.0.1:${port}, CA 127.0.0.1:${caPort} (trust domain ${trustDomain}), metrics http://127.0.0.1:${metricsPort}/metrics`);
+    opts.progress(`node tunnels (admin/stats/readiness on 127.0.0.1): ${Object.entries(tunnelPorts).map(([n, p]) => `${n} ${p.admin}/${p.stats}/${p.readiness}`).join(', ')}`);
     return info;
   } catch (e) {
     opts.progress('cluster up failed; cleaning up what it started');
@@ -303,7 +321,7 @@ export interface DownOptions {
   keepLogs?: boolean;
 }
 
-async function stopPid(pid: number, graceMs: number): Promise<void> {
+export async function stopPid(pid: number, graceMs: number): Promise<void> {
   if (!pidAlive(pid)) return;
   try {
     process.kill(pid, 'SIGTERM');

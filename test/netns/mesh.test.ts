@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pidAlive } from '../../src/cluster/lifecycle.js';
 import { hasTool } from '../../src/platform/exec.js';
 import { BIN, clusterCli, eventually } from './support/cluster-cli.js';
 
@@ -230,6 +231,52 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     assert.match(noCert.out, /alert certificate required/i, 'a client without a certificate is refused at handshake');
     assert.doesNotMatch(noCert.out, /^HTTP\//m);
     assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`).code, 0, 'the tunnel still serves mesh traffic');
+  });
+
+  test('tunnel restart during traffic: no new connection refused, a running transfer finishes', async () => {
+    // New connections in a loop from the client pod, and one 3 s iperf3 transfer, across the handoff.
+    const loop = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', 'bash', '-c',
+      `ok=0; fail=0; end=$((SECONDS+10)); while [ $SECONDS -lt $end ]; do if curl -s -m 3 -o /dev/null http://${echoIP}:8080/; then ok=$((ok+1)); else fail=$((fail+1)); fi; done; echo "ok=$ok fail=$fail"`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let loopOut = '';
+    loop.stdout!.on('data', (d: Buffer) => (loopOut += d.toString()));
+    const iperf = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', 'timeout', '20', 'iperf3', '-c', iperfIP, '-p', '5201', '-t', '3', '-J'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let iperfOut = '';
+    iperf.stdout!.on('data', (d: Buffer) => (iperfOut += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { pids: { tunnels: Record<string, number> } };
+    const out = ok('tunnel', 'restart');
+    assert.match(out, /node1: node tunnel pid \d+ → \d+/);
+    const afterInfo = JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { pids: { tunnels: Record<string, number> } };
+    for (const n of ['node1', 'node2']) {
+      assert.notEqual(afterInfo.pids.tunnels[n], before.pids.tunnels[n]);
+      assert.ok(!pidAlive(before.pids.tunnels[n]!), 'the old tunnel exited');
+    }
+    const iperfCode = await new Promise<number>((r) => iperf.once('exit', (c) => r(c ?? -1)));
+    assert.equal(iperfCode, 0, `the transfer running across the handoff completed: ${iperfOut.slice(-300)}`);
+    await new Promise((r) => loop.once('exit', r));
+    const m = /ok=(\d+) fail=(\d+)/.exec(loopOut);
+    assert.ok(m, loopOut);
+    assert.ok(Number(m[1]) > 20, `requests made during the restart: ${m[1]}`);
+    assert.equal(Number(m[2]), 0, 'no new connection was refused during the handoff');
+  });
+
+  test('with the control plane down, known workloads stay reachable; after it returns, new policy applies', async () => {
+    const info = JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { pids: { controlPlane: number } };
+    process.kill(info.pids.controlPlane, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    // (`ambit exec` needs the API server, so enter the client's netns directly.)
+    const netns = `ambit-${cluster}-pod-${clientIP.replace(/\./g, '-')}`;
+    for (let i = 0; i < 5; i++) {
+      const r = spawnSync('ip', ['netns', 'exec', netns, 'curl', '-s', '--max-time', '4', '-o', '/dev/null', '-w', '%{http_code}', `http://${vip}/`], { encoding: 'utf8' });
+      assert.equal(r.stdout, '200', 'new connections through the mesh while the control plane is down');
+    }
+    ok('cluster', 'restart', 'control-plane');
+    const deny = path.join(stateDir, 'deny2.yaml');
+    fs.writeFileSync(deny, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-again, namespace: demo}\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/demo/sa/client"]}\n');
+    ok('apply', '-f', deny);
+    await eventually('the tunnels resynced and enforce the new policy', () => (curl('demo', 'client', `http://${echoIP}:8080/`).code !== 0 ? true : undefined), 30_000);
+    ok('delete', '-f', deny);
+    await eventually('allowed again', () => (curl('demo', 'client', `http://${echoIP}:8080/`).code === 0 ? true : undefined), 30_000);
   });
 
   test('unenrolling (label removed) removes capture and restores plain traffic', async () => {

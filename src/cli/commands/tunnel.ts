@@ -1,0 +1,19 @@
+// `ambit tunnel restart [--node N]`: rolling handoff of node tunnels, one node at a time.
+import { parseArgs } from 'node:util';
+import { readClusterInfo } from '../../cluster/lifecycle.js';
+import { restartTunnel } from '../../cluster/tunnel-restart.js';
+import type { Ctx } from '../context.js';
+import { UsageError } from '../context.js';
+
+export async function tunnelCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'restart') throw new UsageError('usage: ambit tunnel restart [--node nodeN]   (all nodes, one after the other, without one)');
+  const { values } = parseArgs({ args: rest, options: { node: { type: 'string' } } });
+  const nodes = values.node ? [values.node] : Object.keys(readClusterInfo(ctx.cluster)?.pids.nodes ?? {});
+  if (nodes.length === 0) throw new UsageError(`cluster '${ctx.cluster}' is not running`);
+  for (const node of nodes) {
+    const r = await restartTunnel(ctx.cluster, node, (m) => ctx.err(`» ${m}\n`));
+    ctx.out(`${node}: node tunnel pid ${r.oldPid} → ${r.newPid} (${r.handoffMs} ms)\n`);
+  }
+  return 0;
+}
