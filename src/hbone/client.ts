@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { clientSettings, keepalive, raiseConnectionWindow, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
+import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { connectHeaders, parseAuthority, type ConnectRequest } from './headers.js';
 import { clientTlsOptions } from './tls.js';
 
@@ -51,7 +52,8 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   const tcp = (o.connectSocket ?? net.connect)({ host: hop.ip, port: hop.port, localAddress: o.srcIp });
   tcp.on('error', noop);
   let tcpConnected = false;
-  tcp.once('connect', () => (tcpConnected = true));
+  let handshakeAt = handshakeStart();
+  tcp.once('connect', () => ((tcpConnected = true), (handshakeAt = handshakeStart())));
   tuneSocket(tcp);
   // host is an IP literal: Node derives SNI only from hostnames, so the ClientHello has none.
   const socket = tls.connect({ ...clientTlsOptions(o.certificate, o.expectedIdentities), socket: tcp, host: hop.ip });
@@ -61,9 +63,10 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
         () => reject(new HboneError(`connection to ${o.nextHop} timed out, maybe a NetworkPolicy is blocking HBONE port ${hop.port}`, 'CONNECT_TIMEOUT')),
         timeoutMs,
       );
-      socket.once('secureConnect', () => (clearTimeout(t), resolve()));
+      socket.once('secureConnect', () => (clearTimeout(t), publishHandshake('client', handshakeAt, true), resolve()));
       socket.once('error', (e: Error & { code?: string }) => {
         clearTimeout(t);
+        if (tcpConnected) publishHandshake('client', handshakeAt, false);
         reject(new HboneError(`${o.nextHop}: ${e.message}`, tcpConnected ? 'TLS' : 'CONNECTION'));
       });
     });

@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { keepalive, raiseConnectionWindow, serverSettings, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
+import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
 import { peerIdentityIn, serverTlsOptions, trustDomainOf } from './tls.js';
@@ -76,6 +77,13 @@ export interface HboneServerEvents {
 
 const noop = (): void => {};
 
+/** When the TLS handshake of an accepted socket began (handshake timing, read back through the TLSSocket's parent). */
+const HANDSHAKE_AT = Symbol('hboneHandshakeAt');
+const handshakeDone = (s: tls.TLSSocket, ok: boolean): void => {
+  const at = (s as unknown as { _parent?: { [HANDSHAKE_AT]?: bigint } })._parent?.[HANDSHAKE_AT];
+  if (at !== undefined) publishHandshake('server', at, ok);
+};
+
 /**
  * Stops waiting for a connect when the stream is reset, even if the hook ignores the signal;
  * a socket that still arrives later is closed.
@@ -109,8 +117,8 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     this.#opts = opts;
     this.#trustDomain = trustDomainOf(opts.certificate.identity);
     this.#tls = tls.createServer({ ...serverTlsOptions(opts.certificate), handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000 });
-    this.#tls.on('secureConnection', (s) => this.#onSecure(s));
-    this.#tls.on('tlsClientError', (e, s) => this.emit('rejected', { remoteAddr: s.remoteAddress ?? '', reason: e.message }));
+    this.#tls.on('secureConnection', (s) => (handshakeDone(s, true), this.#onSecure(s)));
+    this.#tls.on('tlsClientError', (e, s) => (handshakeDone(s, false), this.emit('rejected', { remoteAddr: s.remoteAddress ?? '', reason: e.message })));
     this.#tls.on('error', noop);
   }
 
@@ -121,6 +129,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     server.on('connection', (raw: net.Socket) => {
       raw.on('error', noop);
       tuneSocket(raw);
+      (raw as net.Socket & { [HANDSHAKE_AT]?: bigint })[HANDSHAKE_AT] = handshakeStart();
       this.#tls.emit('connection', raw);
     });
   }

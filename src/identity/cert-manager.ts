@@ -46,6 +46,10 @@ export interface CertSnapshot {
   serial?: string;
   notBefore?: Date;
   notAfter?: Date;
+  /** Leaf first, then intermediates (public certificates only, for the admin config dump). */
+  chainPem?: string[];
+  /** The trust roots that came with it. */
+  rootsPem?: string;
   refreshAt?: Date;
   /** Consecutive failed fetches (0 after a success). */
   attempts: number;
@@ -161,6 +165,8 @@ export class CertManager extends EventEmitter<CertManagerEvents> {
         serial: cert?.serial,
         notBefore: cert?.notBefore,
         notAfter: cert?.notAfter,
+        chainPem: cert?.chainPem,
+        rootsPem: cert?.rootsPem,
         refreshAt: e.state === 'Available' ? at(e.refreshAt) : undefined,
         attempts: e.attempts,
         lastError: e.lastError?.message,

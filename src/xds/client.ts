@@ -74,6 +74,8 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
   #timer: NodeJS.Timeout | undefined;
   /** Counters for tests and debugging. */
   readonly stats = { connects: 0, responses: 0, acks: 0, nacks: 0 };
+  /** Responses received, by type URL (the tunnel's istio_xds_message_total). */
+  readonly messagesByType = new Map<string, number>();
 
   constructor(opts: XdsClientOptions) {
     super();
@@ -152,6 +154,7 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
 
   #onResponse(call: Stream, resp: DeltaResponse): void {
     this.stats.responses++;
+    this.messagesByType.set(resp.type_url, (this.messagesByType.get(resp.type_url) ?? 0) + 1);
     const type = resp.type_url as TypeUrl;
     const versions = this.#versions.get(type);
     if (!versions) {
