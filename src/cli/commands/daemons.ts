@@ -17,6 +17,7 @@ import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { TunnelLink } from '../../node-agent/tunnel-link.js';
 import { drainDeadlineMs, startNodeTunnelDaemon } from '../../node/daemon.js';
+import { startTunnelOperations } from '../../node/operations.js';
 import { UsageError } from '../context.js';
 
 /**
@@ -117,9 +118,11 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
     readyFile: nodeTunnelReadyPath(paths, node),
     log,
   });
+  const opsPorts = info.tunnelPorts?.[node];
+  const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log }) : undefined;
   const deadlineMs = drainDeadlineMs(process.env, parseDuration);
   log(`started (drain deadline ${deadlineMs} ms)`);
   const sig = await untilSignal();
   log(`${sig}: stopping — no new connections, draining open ones (capture rules stay: until a tunnel serves the pods, their traffic is refused)`);
-  return shutdown(log, deadlineMs + 3000, () => daemon.close(deadlineMs));
+  return shutdown(log, deadlineMs + 3000, async () => (await ops?.close(), await daemon.close(deadlineMs)));
 }
