@@ -9,6 +9,7 @@ import { tunnelCommand } from './commands/tunnel.js';
 import { controlPlaneCommand, nodeAgentCommand, nodeTunnelCommand } from './commands/daemons.js';
 import { demoCommand } from './commands/demo.js';
 import { execCommand, logsCommand } from './commands/pods.js';
+import { tunnelConfigCommand } from './commands/tunnel-config.js';
 import { deleteCommand, getCommand, labelCommand, scaleCommand } from './commands/resources.js';
 import { makeCtx, UsageError } from './context.js';
 
@@ -42,6 +43,9 @@ running: directly on <state>/<cluster>/ca, and the output says so):
   ambit ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--ttl 24h]   cert.pem, key.pem (0600), root.pem
   ambit ca revoke --serial S | --identity spiffe://...        prints the new CRL
   ambit ca rotate-root                                        new self-signed root; the old one stays trusted
+node tunnels (istioctl ztunnel-config habits; default: every node, rows prefixed with it):
+  ambit tunnel-config workloads|services|policies|certificates|connections [--node nodeN] [-o json]
+  ambit tunnel-config log [--level debug|info|warn|error] [--node nodeN]   view or change the log level
 global: --cluster NAME (or AMBIT_CLUSTER) selects the cluster (default: local)
 `;
 
@@ -75,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
         return await logsCommand(ctx, rest);
       case 'analyze':
         return await analyzeCommand(ctx, rest);
+      case 'tunnel-config':
+        return await tunnelConfigCommand(ctx, rest);
       case 'app':
         return await appCommand(rest);
       case 'ca':
