@@ -1,8 +1,11 @@
 // TLS handshake timings of HBONE connections, published on a diagnostics channel so telemetry
 // can observe them without the HBONE code knowing about metrics (and at no cost when nobody
-// subscribes). Client: TCP socket made → secureConnect. Server: connection accepted →
-// secureConnection (or the handshake error).
+// subscribes). Client: TCP connected → secureConnect. Server: connection accepted →
+// secureConnection (or the handshake error). Diagnostics channels are per thread, so a data
+// path running in worker threads posts its events on a BroadcastChannel, and a main-thread
+// subscriber receives those too.
 import diagnostics_channel from 'node:diagnostics_channel';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 
 export const HANDSHAKE_CHANNEL = 'ambit.hbone.tls-handshake';
 
@@ -13,23 +16,32 @@ export interface HandshakeEvent {
 }
 
 const channel = diagnostics_channel.channel(HANDSHAKE_CHANNEL);
+let toMain: BroadcastChannel | undefined;
 
 /** A start mark: `process.hrtime.bigint()` now. */
 export const handshakeStart = (): bigint => process.hrtime.bigint();
 
 export function publishHandshake(side: HandshakeEvent['side'], start: bigint, ok: boolean): void {
-  if (!channel.hasSubscribers) return;
-  channel.publish({ side, durationMs: Number(process.hrtime.bigint() - start) / 1e6, ok } satisfies HandshakeEvent);
-}
-
-/** Re-publishes an event observed elsewhere (e.g. forwarded from a data-path worker thread: channels are per thread). */
-export function republishHandshake(e: HandshakeEvent): void {
+  const e: HandshakeEvent = { side, durationMs: Number(process.hrtime.bigint() - start) / 1e6, ok };
   if (channel.hasSubscribers) channel.publish(e);
+  if (!isMainThread) {
+    if (!toMain) (toMain = new BroadcastChannel(HANDSHAKE_CHANNEL)).unref();
+    toMain.postMessage(e);
+  }
 }
 
-/** Calls fn for every handshake until the returned function is called. */
+/** Calls fn for every handshake (this thread's, and worker threads' when called on the main thread) until the returned function is called. */
 export function onHandshake(fn: (e: HandshakeEvent) => void): () => void {
   const listener = (m: unknown): void => fn(m as HandshakeEvent);
   diagnostics_channel.subscribe(HANDSHAKE_CHANNEL, listener);
-  return () => void diagnostics_channel.unsubscribe(HANDSHAKE_CHANNEL, listener);
+  let fromWorkers: BroadcastChannel | undefined;
+  if (isMainThread) {
+    fromWorkers = new BroadcastChannel(HANDSHAKE_CHANNEL);
+    fromWorkers.onmessage = (m: unknown) => fn((m as { data: HandshakeEvent }).data);
+    fromWorkers.unref();
+  }
+  return () => {
+    diagnostics_channel.unsubscribe(HANDSHAKE_CHANNEL, listener);
+    fromWorkers?.close();
+  };
 }
