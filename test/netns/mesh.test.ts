@@ -223,6 +223,84 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     ok('delete', '-f', strict);
   });
 
+  test('telemetry: Istio metrics with identities and flags, one access-log line per connection, tunnel-config, readiness, no key material', async () => {
+    const CLIENT_ID = 'spiffe://cluster.local/ns/demo/sa/client';
+    const ECHO_ID = 'spiffe://cluster.local/ns/demo/sa/echo';
+    const ports = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { tunnelPorts: Record<string, { admin: number; stats: number; readiness: number }> }).tunnelPorts;
+    assert.notEqual(ports['node1']!.admin, ports['node2']!.admin, 'each node tunnel has its own ports');
+    const get = async (port: number, p: string): Promise<{ status: number; body: string }> => {
+      const r = await fetch(`http://127.0.0.1:${port}${p}`);
+      return { status: r.status, body: await r.text() };
+    };
+    for (const n of ['node1', 'node2']) assert.deepEqual(await get(ports[n]!.readiness, '/healthz/ready'), { status: 200, body: 'ready\n' }, `${n} tunnel ready after sync`);
+
+    // Metrics after the traffic above (curl, iperf3, the DENY): the destination side reports both identities.
+    assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`).code, 0);
+    const series = (text: string, name: string, ...parts: string[]): number =>
+      text.split('\n').filter((l) => l.startsWith(`${name}{`) && parts.every((p) => l.includes(p))).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const m2 = await eventually('node2 metrics', async () => {
+      const r = await get(ports['node2']!.stats, '/metrics');
+      return r.status === 200 ? r.body : undefined;
+    });
+    const dest = ['reporter="destination"', `source_principal="${CLIENT_ID}"`, `destination_principal="${ECHO_ID}"`, 'connection_security_policy="mutual_tls"'];
+    assert.ok(series(m2, 'istio_tcp_connections_opened_total', ...dest, 'destination_workload="echo"', 'source_workload="client"') > 0, 'opened, reporter=destination, both principals, mTLS');
+    assert.ok(series(m2, 'istio_tcp_connections_failed_total', ...dest, 'response_flags="DENY"') > 0, 'the DENY is counted with its flag');
+    assert.ok(series(m2, 'istio_tcp_received_bytes_total', ...dest) > 1_000_000, 'iperf3 bytes counted (client → server)');
+    assert.match(m2, /^istio_active_proxy_count 2$/m, 'echo + iperf enrolled on node2');
+    const m1 = (await get(ports['node1']!.stats, '/stats/prometheus')).body;
+    assert.ok(series(m1, 'istio_tcp_connections_opened_total', 'reporter="source"', `source_principal="${CLIENT_ID}"`, `destination_principal="${ECHO_ID}"`, 'destination_service="echo.demo.svc.cluster.local"') > 0, 'the client side reports as source, with the service');
+    assert.match(m1, /^ambit_tls_handshake_duration_seconds_count\{result="ok",side="client"\} [1-9]/m, 'outbound handshakes timed');
+
+    // Access log: JSON lines in the tunnel log, exactly one per connection (as many as closed connections counted).
+    const accessLines = (node: string): Record<string, unknown>[] =>
+      tunnelLog(node).split('\n').filter((l) => l.startsWith('{') && l.includes('"scope":"access"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines2 = accessLines('node2');
+    const closed2 = series((await get(ports['node2']!.stats, '/metrics')).body, 'istio_tcp_connections_closed_total');
+    assert.equal(lines2.length, closed2, 'one access-log line per closed connection on node2');
+    const complete = lines2.find((l) => l['message'] === 'connection complete' && l['direction'] === 'inbound' && l['dst.hbone_addr'] === `${echoIP}:8080`);
+    assert.ok(complete, 'an inbound access-log line for the echo pod');
+    assert.equal(complete['src.identity'], CLIENT_ID);
+    assert.equal(complete['dst.identity'], ECHO_ID);
+    assert.match(String(complete['duration']), /^\d+ms$/);
+    assert.ok(Number(complete['bytes_sent']) > 0 && Number(complete['bytes_recv']) > 0);
+    const denied = lines2.find((l) => l['response_flags'] === 'DENY' && l['src.identity'] === CLIENT_ID);
+    assert.ok(denied, 'the denied connection has its line, with the flag and the identity');
+    assert.ok(accessLines('node1').some((l) => l['direction'] === 'outbound' && l['src.identity'] === CLIENT_ID && l['dst.identity'] === ECHO_ID), 'the client side logs outbound with both identities');
+
+    // A live long connection shows in tunnel-config connections with both identities.
+    const long = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', 'timeout', '20', 'iperf3', '-c', iperfIP, '-p', '5201', '-t', '6', '-b', '10M'], { env, stdio: 'ignore' });
+    try {
+      const table = await eventually('the live iperf3 connection in tunnel-config', () => {
+        const out = ok('tunnel-config', 'connections', '--node', 'node2');
+        return out.split('\n').some((l) => /^inbound\s/.test(l) && l.includes(CLIENT_ID) && l.includes(ECHO_ID) && l.includes(`${iperfIP}:5201`)) ? out : undefined;
+      }, 15_000, 300);
+      assert.match(table.split('\n')[0]!, /^DIRECTION\s+SOURCE\s+SOURCE ADDR\s+DESTINATION/);
+      const all = ok('tunnel-config', 'connections');
+      assert.match(all, /^node1\s+outbound\s+spiffe:\/\/cluster\.local\/ns\/demo\/sa\/client/m, 'all nodes: rows prefixed with the tunnel’s node');
+    } finally {
+      long.kill('SIGKILL');
+    }
+
+    // Config views; certificates and the config dump never carry key material.
+    const certs = ok('tunnel-config', 'certificates');
+    assert.match(certs, new RegExp(`^node2\\s+${ECHO_ID.replace(/[/.]/g, '\\$&')}\\s+Leaf\\s+Available\\s+true`, 'm'));
+    assert.match(certs, /\sRoot\s+Available\s+true/);
+    assert.doesNotMatch(certs, /PRIVATE KEY/);
+    assert.match(ok('tunnel-config', 'workloads', '--node', 'node1'), new RegExp(`^demo\\s+echo\\s+${echoIP.replace(/\./g, '\\.')}\\s+node2\\s+None\\s+HBONE$`, 'm'));
+    assert.match(ok('tunnel-config', 'services', '--node', 'node1'), /^demo\s+echo\s+10\.96\.\d+\.\d+\s+None\s+1\/1$/m);
+    const certJson = json<Record<string, { identity: string; certChain: unknown[] }[]>>('tunnel-config', 'certificates');
+    assert.ok(certJson['node2']!.some((c) => c.identity === ECHO_ID && c.certChain.length > 0));
+    for (const n of ['node1', 'node2']) {
+      const dump = await get(ports[n]!.admin, '/config_dump');
+      assert.equal(dump.status, 200);
+      assert.doesNotMatch(dump.body, /PRIVATE KEY/, `${n} config_dump has no key material`);
+      assert.ok((JSON.parse(dump.body) as { certificates: unknown[] }).certificates.length > 0);
+    }
+    assert.match(ok('tunnel-config', 'log', '--level', 'debug', '--node', 'node2'), /node2: log level set to debug/);
+    assert.match(ok('tunnel-config', 'log'), /node1: log level info\nnode2: log level debug/);
+    ok('tunnel-config', 'log', '--level', 'info');
+  });
+
   test('malformed input on a pod’s HBONE port gets a clean refusal and the tunnel keeps serving', () => {
     const garbage = ambit('exec', 'outsider', '-n', 'outside', '--', 'bash', '-c', `trap '' PIPE; exec 3<>/dev/tcp/${echoIP}/15008 || exit 9; printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3 2>/dev/null; timeout 3 cat <&3 >/dev/null 2>&1; echo rc=$?`);
     // cat ends with 0 (EOF) or 1 (reset) when the tunnel closes the connection; 124 would mean it hung.
