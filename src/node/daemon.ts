@@ -9,7 +9,8 @@ import { CaClient, DEFAULT_CA_SERVERNAME } from '../identity/ca-client.js';
 import { CertManager } from '../identity/cert-manager.js';
 import type { Logger } from '../lib/log.js';
 import { XdsClient, type XdsState } from '../xds/client.js';
-import { NodeTunnel } from './tunnel.js';
+import { NodeTunnel, type TunnelApi } from './tunnel.js';
+import { WorkerTunnel } from './workers.js';
 import { ZdsClient } from './zds-client.js';
 
 export interface NodeTunnelDaemonConfig {
@@ -27,16 +28,20 @@ export interface NodeTunnelDaemonConfig {
   trustDomain: string;
   /** Lifetime asked for workload certificates (ztunnel's SECRET_TTL; default 24 h). */
   certTtlSeconds?: number;
+  /** Data-plane threads (ZTUNNEL_WORKER_THREADS); 1 runs the data path on the main thread. */
+  threads?: number;
   /** Written with this process's pid once it serves (xDS synced + enrollment snapshot applied); a handoff waits for it. */
   readyFile?: string;
   log: Logger;
 }
 
 export interface NodeTunnelDaemon {
-  tunnel: NodeTunnel;
+  tunnel: TunnelApi;
   xds: XdsClient;
   certs: CertManager;
   zds: ZdsClient;
+  /** Data-plane threads in use. */
+  threads: number;
   /** Stops accepting, drains open connections until deadlineMs, then closes everything. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -78,12 +83,12 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   const ca = new CaClient({ address: cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME });
   const certs = new CertManager(ca, cfg.certTtlSeconds !== undefined ? { ttlSeconds: cfg.certTtlSeconds } : {});
   certs.on('fetchFailed', (id, e) => log(`certificate for ${id}: ${e.message}`));
-  const tunnel = new NodeTunnel({
-    snapshot: { workloads: [], services: [], authorizations: [] },
-    certificateFor: (id) => certs.get(id),
-    trustDomain: cfg.trustDomain,
-    manageCaptureRules: false,
-  });
+  const empty = { workloads: [], services: [], authorizations: [] };
+  const threads = cfg.threads ?? 1;
+  const tunnel: TunnelApi =
+    threads > 1
+      ? new WorkerTunnel({ threads, snapshot: empty, certificateFor: (id) => certs.get(id), trustDomain: cfg.trustDomain })
+      : new NodeTunnel({ snapshot: empty, certificateFor: (id) => certs.get(id), trustDomain: cfg.trustDomain, manageCaptureRules: false });
   certs.on('updated', (c) => {
     log(`certificate for ${c.identity} issued, valid until ${c.notAfter.toISOString()}`);
     tunnel.updateCertificate(c);
@@ -116,6 +121,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   });
   return {
     tunnel,
+    threads,
     xds,
     certs,
     zds,

@@ -42,6 +42,27 @@ export interface PodEnrollment {
   serviceAccount?: string;
 }
 
+export interface EnrolledPod {
+  uid: string;
+  ip: string;
+  netns: string;
+  identity: string;
+}
+
+/** What the daemon, enrollment, telemetry and admin use: a NodeTunnel, or several threads of them (node/workers.ts). */
+export interface TunnelApi extends EventEmitter<NodeTunnelEvents> {
+  readonly state: MeshState;
+  setSnapshot(snapshot: MeshSnapshot): void;
+  updateCertificate(cert: WorkloadCertificate): void;
+  enroll(pod: PodEnrollment): Promise<void>;
+  unenroll(uidOrIp: string): Promise<void>;
+  pods(): EnrolledPod[];
+  enrolled(): string[];
+  connections(): ConnectionRecord[];
+  drain(deadlineMs: number): Promise<{ forced: number }>;
+  close(): Promise<void>;
+}
+
 export interface RevokedEvent {
   pod: string;
   src: string;
@@ -73,7 +94,7 @@ interface Enrolled {
   sockets: Set<net.Socket>;
 }
 
-export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
+export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements TunnelApi {
   #state: MeshState;
   readonly #opts: NodeTunnelOptions;
   readonly #sockets: SocketFactory;
@@ -239,7 +260,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> {
   }
 
   /** Enrolled pods: UID, IP, netns and identity. */
-  pods(): { uid: string; ip: string; netns: string; identity: string }[] {
+  pods(): EnrolledPod[] {
     return [...this.#pods.values()].map((e) => ({ uid: e.uid, ip: e.ref.ip, netns: e.ref.netns, identity: e.identity }));
   }
 

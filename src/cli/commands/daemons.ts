@@ -17,6 +17,8 @@ import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { TunnelLink } from '../../node-agent/tunnel-link.js';
 import { drainDeadlineMs, startNodeTunnelDaemon } from '../../node/daemon.js';
+import { parseThreads } from '../../node/workers.js';
+import * as os from 'node:os';
 import { startTunnelOperations } from '../../node/operations.js';
 import { UsageError } from '../context.js';
 
@@ -116,12 +118,13 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
     trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     ...(certTtlSeconds !== undefined ? { certTtlSeconds } : {}),
     readyFile: nodeTunnelReadyPath(paths, node),
+    threads: parseThreads(process.env['ZTUNNEL_WORKER_THREADS'], os.availableParallelism()),
     log,
   });
   const opsPorts = info.tunnelPorts?.[node];
   const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log }) : undefined;
   const deadlineMs = drainDeadlineMs(process.env, parseDuration);
-  log(`started (drain deadline ${deadlineMs} ms)`);
+  log(`started (drain deadline ${deadlineMs} ms, ${daemon.threads} data-plane thread(s))`);
   const sig = await untilSignal();
   log(`${sig}: stopping — no new connections, draining open ones (capture rules stay: until a tunnel serves the pods, their traffic is refused)`);
   return shutdown(log, deadlineMs + 3000, async () => (await ops?.close(), await daemon.close(deadlineMs)));
