@@ -7,9 +7,10 @@ import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { clientSettings, keepalive, raiseConnectionWindow, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
 import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { connectHeaders, parseAuthority, type ConnectRequest } from './headers.js';
+import { normalizeSerial } from '../identity/crl.js';
 import { clientTlsOptions } from './tls.js';
 
-export type HboneErrorCode = 'HTTP_STATUS' | 'CONNECT_TIMEOUT' | 'TLS' | 'CONNECTION' | 'STREAM_RESET' | 'BAD_ADDRESS';
+export type HboneErrorCode = 'HTTP_STATUS' | 'CONNECT_TIMEOUT' | 'TLS' | 'CERT_REVOKED' | 'CONNECTION' | 'STREAM_RESET' | 'BAD_ADDRESS';
 
 export class HboneError extends Error {
   constructor(
@@ -37,7 +38,13 @@ export interface ConnectionOptions {
   keepalive?: KeepaliveOptions;
   /** Makes the TCP socket to the next hop (default net.connect); in-pod: a marked socket in the pod netns. */
   connectSocket?: SocketConnector;
+  /** Revoked certificate serials (normalized): a server presenting one is refused. */
+  revoked?: ReadonlySet<string>;
 }
+
+const serverSerials = new WeakMap<http2.ClientHttp2Session, string>();
+/** The serial (normalized) of the certificate the server presented on this session. */
+export const serverSerialOf = (s: http2.ClientHttp2Session): string | undefined => serverSerials.get(s);
 
 /** Opens a (connecting) TCP socket to host:port, optionally bound to localAddress. */
 export type SocketConnector = (o: { host: string; port: number; localAddress?: string }) => net.Socket;
@@ -56,6 +63,7 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   tcp.once('connect', () => ((tcpConnected = true), (handshakeAt = handshakeStart())));
   tuneSocket(tcp);
   // host is an IP literal: Node derives SNI only from hostnames, so the ClientHello has none.
+  let serial = '';
   const socket = tls.connect({ ...clientTlsOptions(o.certificate, o.expectedIdentities), socket: tcp, host: hop.ip });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -71,6 +79,8 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
       });
     });
     if (socket.alpnProtocol !== 'h2') throw new HboneError(`${o.nextHop}: ALPN h2 not negotiated`, 'TLS');
+    serial = normalizeSerial(socket.getPeerCertificate().serialNumber ?? '');
+    if (o.revoked?.has(serial)) throw new HboneError(`${o.nextHop}: the server's certificate ${serial} is revoked`, 'CERT_REVOKED');
   } catch (e) {
     socket.destroy();
     throw e;
@@ -92,6 +102,7 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   }
   raiseConnectionWindow(session);
   keepalive(session, o.keepalive);
+  serverSerials.set(session, serial);
   return session;
 }
 

@@ -4,7 +4,7 @@
 // a connection that got GOAWAY or closed takes no new streams.
 import type http2 from 'node:http2';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
-import { openConnection, sendConnect, type SocketConnector } from './client.js';
+import { openConnection, sendConnect, serverSerialOf, type SocketConnector } from './client.js';
 import { CLIENT_MAX_STREAMS, type KeepaliveOptions } from './h2.js';
 import type { ConnectRequest } from './headers.js';
 
@@ -47,6 +47,7 @@ export class HbonePool {
   readonly #maxStreams: number;
   readonly #opts: HbonePoolOptions;
   readonly #entries = new Map<string, Entry>();
+  #revoked: ReadonlySet<string> = new Set();
 
   constructor(opts: HbonePoolOptions = {}) {
     this.#opts = opts;
@@ -85,6 +86,22 @@ export class HbonePool {
     return { keys: this.#entries.size, connections, streams };
   }
 
+  /** A new CRL: new connections refuse revoked servers; pooled ones to them are torn down now. Returns how many. */
+  setRevoked(serials: ReadonlySet<string>): number {
+    this.#revoked = serials;
+    let n = 0;
+    for (const e of this.#entries.values()) {
+      for (const c of [...e.conns]) {
+        const serial = serverSerialOf(c.session);
+        if (serial === undefined || !serials.has(serial)) continue;
+        n++;
+        c.draining = true;
+        c.session.destroy();
+      }
+    }
+    return n;
+  }
+
   /** Closes every pooled connection (GOAWAY; open streams finish). */
   close(): void {
     for (const e of this.#entries.values()) for (const c of e.conns) this.#drop(c, e);
@@ -111,7 +128,7 @@ export class HbonePool {
   }
 
   async #open(key: string, entry: Entry, o: PoolConnectOptions): Promise<void> {
-    const session = await openConnection({ ...o, connectTimeoutMs: this.#opts.connectTimeoutMs, keepalive: this.#opts.keepalive, connectSocket: this.#opts.connectSocket });
+    const session = await openConnection({ ...o, connectTimeoutMs: this.#opts.connectTimeoutMs, keepalive: this.#opts.keepalive, connectSocket: this.#opts.connectSocket, revoked: this.#revoked });
     const peerMax = session.remoteSettings.maxConcurrentStreams ?? Infinity;
     const conn: Conn = { session, active: 0, maxStreams: Math.min(this.#maxStreams, peerMax), draining: false };
     entry.conns.push(conn);

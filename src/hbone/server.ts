@@ -9,6 +9,7 @@ import { keepalive, raiseConnectionWindow, serverSettings, sessionOptions, tuneS
 import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
+import { normalizeSerial } from '../identity/crl.js';
 import { peerIdentityIn, serverTlsOptions, trustDomainOf } from './tls.js';
 
 export interface AuthorizeRequest {
@@ -73,6 +74,8 @@ export interface HboneServerEvents {
   tunnel: [TunnelInfo];
   /** A TLS handshake or identity check failed. */
   rejected: [{ remoteAddr: string; reason: string }];
+  /** An open session was torn down because its peer's certificate was revoked. */
+  revokedPeer: [{ peerIdentity: string; serial: string; remoteAddr: string }];
 }
 
 const noop = (): void => {};
@@ -108,6 +111,9 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
   readonly #tls: tls.Server;
   #trustDomain: string;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  /** Peer leaf serial (normalized) and identity per session, for revocation. */
+  readonly #peers = new WeakMap<http2.ServerHttp2Session, { serial: string; identity: string; remoteAddr: string }>();
+  #revoked: ReadonlySet<string> = new Set();
   readonly #listeners = new Set<net.Server>();
   #tunnels = 0;
   #pendingUpstreams = 0;
@@ -154,6 +160,20 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     return { sessions: this.#sessions.size, tunnels: this.#tunnels, pendingUpstreams: this.#pendingUpstreams };
   }
 
+  /**
+   * A new CRL (§2.12, §9): revoked clients are refused at handshake from now on, and open
+   * sessions with a revoked peer are torn down at once (no GOAWAY: CERT_REVOKED).
+   */
+  setRevoked(serials: ReadonlySet<string>): void {
+    this.#revoked = serials;
+    for (const session of [...this.#sessions]) {
+      const p = this.#peers.get(session);
+      if (!p || !serials.has(p.serial)) continue;
+      this.emit('revokedPeer', { peerIdentity: p.identity, serial: p.serial, remoteAddr: p.remoteAddr });
+      session.destroy();
+    }
+  }
+
   /** Stops the listeners, then drains (§2.12). */
   async close(graceMs = 5000): Promise<void> {
     for (const l of this.#listeners) l.close();
@@ -188,6 +208,8 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     // TrustDomainVerifier (§2.2): any valid client of our trust domain; which one is authz's call.
     const peerIdentity = peerIdentityIn(socket.getPeerCertificate(), this.#trustDomain);
     if (!peerIdentity) return reject(`client certificate has no SPIFFE ID in trust domain ${this.#trustDomain}`);
+    const serial = normalizeSerial(socket.getPeerCertificate().serialNumber ?? '');
+    if (this.#revoked.has(serial)) return reject(`client certificate ${serial} (${peerIdentity}) is revoked`);
     let session: http2.ServerHttp2Session;
     try {
       session = http2.performServerHandshake(socket, { settings: serverSettings, ...sessionOptions });
@@ -195,6 +217,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       return reject(`HTTP/2 handshake: ${(e as Error).message}`);
     }
     this.#sessions.add(session);
+    this.#peers.set(session, { serial, identity: peerIdentity, remoteAddr });
     session.on('error', noop);
     session.once('close', () => this.#sessions.delete(session));
     raiseConnectionWindow(session);

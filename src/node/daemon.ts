@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import type { MeshSnapshot } from '../api/types.js';
 import { CaClient, DEFAULT_CA_SERVERNAME } from '../identity/ca-client.js';
 import { CertManager } from '../identity/cert-manager.js';
+import { loadRevocationList } from '../identity/crl.js';
 import type { Logger } from '../lib/log.js';
 import { XdsClient, type XdsState } from '../xds/client.js';
 import { NodeTunnel, type TunnelApi } from './tunnel.js';
@@ -28,6 +29,10 @@ export interface NodeTunnelDaemonConfig {
   trustDomain: string;
   /** Lifetime asked for workload certificates (ztunnel's SECRET_TTL; default 24 h). */
   certTtlSeconds?: number;
+  /** The CA's CRL (Istio: CRL_PATH, from the istio-ca-crl ConfigMap); watched, enforced on change. */
+  crlFile?: string;
+  /** Extra CA certificates a CRL may be signed by (a plug-in CA's intermediate); the roots always count. */
+  caCertFile?: string;
   /** Data-plane threads (ZTUNNEL_WORKER_THREADS); 1 runs the data path on the main thread. */
   threads?: number;
   /** Written with this process's pid once it serves (xDS synced + enrollment snapshot applied); a handoff waits for it. */
@@ -112,6 +117,27 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   tunnel.on('plaintext', (e) => !e.allowed && log(`inbound plaintext ${e.src} -> ${e.dst} denied: ${e.reason}`));
   tunnel.on('revoked', (e) => log(`closed ${e.peerIdentity ?? 'plaintext'} ${e.src} -> ${e.pod}:${e.dstPort}: ${e.reason}`));
 
+  // Revocation (spec §9): a CRL that changes is verified and enforced at once; a bad one is
+  // reported and the previous list stays in force.
+  let lastCrl = '';
+  const loadCrl = async (): Promise<void> => {
+    if (!cfg.crlFile || !fs.existsSync(cfg.crlFile)) return;
+    const pem = fs.readFileSync(cfg.crlFile, 'utf8');
+    if (pem === lastCrl) return;
+    lastCrl = pem;
+    try {
+      const extra = cfg.caCertFile && fs.existsSync(cfg.caCertFile) ? fs.readFileSync(cfg.caCertFile, 'utf8') : '';
+      const list = await loadRevocationList(pem, readRoots() + extra);
+      tunnel.setRevoked(list.serials);
+      log(`CRL from ${list.issuer} (issued ${list.thisUpdate.toISOString()}): ${list.serials.size} revoked certificate(s) enforced`);
+    } catch (e) {
+      log(`CRL ${cfg.crlFile} ignored: ${(e as Error).message}; the previous list stays in force`);
+    }
+  };
+  void loadCrl();
+  if (cfg.crlFile) fs.watchFile(cfg.crlFile, { interval: 1000 }, () => void loadCrl());
+  tunnel.on('certRevoked', (e) => log(`revoked peer: ${e.sessions} ${e.side === 'server' ? 'inbound' : 'outbound'} session(s) of pod ${e.pod} refused or torn down${e.peerIdentity ? ` (${e.peerIdentity}, serial ${e.serial})` : ''}`));
+
   const zds = new ZdsClient(cfg.zdsSocket, tunnel, log);
   zds.start();
   const synced = new Promise<void>((r) => (zds.synced ? r() : zds.once('synced', () => r())));
@@ -128,6 +154,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
     async close(deadlineMs = 5000) {
       if (cfg.readyFile && readPid(cfg.readyFile) === process.pid) fs.rmSync(cfg.readyFile, { force: true });
       zds.close();
+      if (cfg.crlFile) fs.unwatchFile(cfg.crlFile);
       const open = tunnel.connections().length;
       const { forced } = await tunnel.drain(deadlineMs);
       log(`drained: ${open} connections were open, ${forced} still open at the ${deadlineMs} ms deadline were closed`);

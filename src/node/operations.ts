@@ -52,6 +52,7 @@ export interface TunnelView {
   connections(): ConnectionRecord[];
   on(event: 'connectionOpened', listener: (r: ConnectionRecord) => void): unknown;
   on(event: 'connectionClosed', listener: (r: ConnectionClosed) => void): unknown;
+  on(event: 'certRevoked', listener: (e: { sessions: number }) => void): unknown;
 }
 
 interface DaemonParts {
@@ -84,6 +85,7 @@ export function startTunnelOperations(d: DaemonParts, opts: TunnelOperationsOpti
   };
   tunnel.on('connectionOpened', onOpened);
   tunnel.on('connectionClosed', onClosed);
+  tunnel.on('certRevoked', (e) => metrics.crlRejections.inc({}, e.sessions));
 
   let hadResponse = false;
   const onConnected = (): void => void (hadResponse = true);

@@ -29,6 +29,7 @@ export interface OutboundContext extends PodContext {
 export function flagFor(e: unknown): ResponseFlag {
   if (e instanceof HboneError) {
     if (e.status === 401) return 'DENY';
+    if (e.code === 'CERT_REVOKED') return 'CERT_REVOKED';
     return e.code === 'TLS' ? 'TLS_FAILURE' : 'CONNECT';
   }
   if (e instanceof IdentityMismatchError) return 'TLS_FAILURE';

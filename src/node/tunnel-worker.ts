@@ -27,7 +27,7 @@ function certificateFor(identity: string): WorkloadCertificate | Promise<Workloa
 }
 
 const tunnel = new NodeTunnel({ snapshot: init.snapshot, certificateFor, trustDomain: init.trustDomain, manageCaptureRules: false });
-const EVENTS: (keyof NodeTunnelEvents)[] = ['inbound', 'outbound', 'plaintext', 'revoked', 'connectionOpened', 'connectionClosed'];
+const EVENTS: (keyof NodeTunnelEvents)[] = ['inbound', 'outbound', 'plaintext', 'revoked', 'connectionOpened', 'connectionClosed', 'certRevoked'];
 for (const name of EVENTS) tunnel.on(name, (payload: unknown) => port.postMessage({ type: 'event', name, payload }));
 
 async function handle(m: ToWorker): Promise<unknown> {
@@ -42,6 +42,9 @@ async function handle(m: ToWorker): Promise<unknown> {
       pendingCerts.delete(m.cert.identity);
       return undefined;
     }
+    case 'revoked':
+      tunnel.setRevoked(new Set(m.serials));
+      return undefined;
     case 'certError':
       for (const w of pendingCerts.get(m.identity) ?? []) w.reject(new Error(m.error));
       pendingCerts.delete(m.identity);

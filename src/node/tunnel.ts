@@ -54,6 +54,8 @@ export interface TunnelApi extends EventEmitter<NodeTunnelEvents> {
   readonly state: MeshState;
   setSnapshot(snapshot: MeshSnapshot): void;
   updateCertificate(cert: WorkloadCertificate): void;
+  /** Revoked serials (normalized) from the CA's CRL. */
+  setRevoked(serials: ReadonlySet<string>): void;
   enroll(pod: PodEnrollment): Promise<void>;
   unenroll(uidOrIp: string): Promise<void>;
   pods(): EnrolledPod[];
@@ -81,6 +83,8 @@ export interface NodeTunnelEvents {
   /** Every proxied connection, both directions: telemetry and the admin view read these. */
   connectionOpened: [ConnectionRecord];
   connectionClosed: [ConnectionClosed];
+  /** A session with a peer whose certificate the CRL now lists was torn down (CERT_REVOKED). */
+  certRevoked: [{ pod: string; side: 'server' | 'client'; peerIdentity?: string; serial?: string; sessions: number }];
 }
 
 interface Enrolled {
@@ -140,6 +144,20 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
 
   get state(): MeshState {
     return this.#state;
+  }
+
+  #revoked: ReadonlySet<string> = new Set();
+
+  /** A new CRL: revoked peers are refused at handshake, and open sessions with them are torn down (spec §9). */
+  setRevoked(serials: ReadonlySet<string>): void {
+    this.#revoked = serials;
+    for (const e of this.#pods.values()) this.#applyRevoked(e);
+  }
+
+  #applyRevoked(e: Enrolled): void {
+    e.hbone.setRevoked(this.#revoked);
+    const n = e.pool.setRevoked(this.#revoked);
+    if (n > 0) this.emit('certRevoked', { pod: e.ref.ip, side: 'client', sessions: n });
   }
 
   /** A rotated certificate: the HBONE listeners of pods with that identity present it from now on. */
@@ -236,7 +254,17 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
       // Accepted tunnels are reported by the data path; refusals end here.
       if (t.status !== 200) this.#sink.closed(this.#refusal(ctx, t));
     });
+    hbone.on('rejected', (r) => {
+      if (/ is revoked$/.test(r.reason)) this.emit('certRevoked', { pod: ref.ip, side: 'server', sessions: 1 });
+    });
+    hbone.on('revokedPeer', (p) => {
+      // Mark this peer's connections before the session goes, so their records say why.
+      const ip = stripV4Mapped(p.remoteAddr);
+      for (const c of base.inbound) if (c.peerIdentity === p.peerIdentity && c.srcIp === ip) c.ended = { flag: 'CERT_REVOKED', error: `peer certificate ${p.serial} revoked` };
+      this.emit('certRevoked', { pod: ref.ip, side: 'server', peerIdentity: p.peerIdentity, serial: p.serial, sessions: 1 });
+    });
     const e: Enrolled = { uid, ...base, listeners: [], hbone, pool };
+    this.#applyRevoked(e);
     this.#pods.set(uid, e);
     try {
       if (this.#opts.manageCaptureRules ?? true) await applyCaptureRules(pod.netns);

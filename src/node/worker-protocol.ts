@@ -12,6 +12,7 @@ export type ToWorker =
   | { type: 'snapshot'; snapshot: MeshSnapshot }
   | { type: 'cert'; cert: WorkloadCertificate }
   | { type: 'certError'; identity: string; error: string }
+  | { type: 'revoked'; serials: string[] }
   | { type: 'enroll'; pod: PodEnrollment }
   | { type: 'unenroll'; uid: string }
   | { type: 'drain'; deadlineMs: number }

@@ -121,6 +121,10 @@ export class WorkerTunnel extends EventEmitter<NodeTunnelEvents> implements Tunn
     for (const t of this.#threads) t.worker.postMessage({ type: 'cert', cert } satisfies ToWorker);
   }
 
+  setRevoked(serials: ReadonlySet<string>): void {
+    for (const t of this.#threads) t.worker.postMessage({ type: 'revoked', serials: [...serials] } satisfies ToWorker);
+  }
+
   async enroll(pod: PodEnrollment): Promise<void> {
     try {
       const [first] = (await this.#all({ type: 'enroll', pod })) as EnrolledPod[];

@@ -358,6 +358,20 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     await eventually('allowed again', () => (curl('demo', 'client', `http://${echoIP}:8080/`).code === 0 ? true : undefined), 30_000);
   });
 
+  test('revoking the client identity at the CA: node tunnels refuse it within seconds; a fresh certificate restores it', async () => {
+    ok('ca', 'revoke', '--identity', 'spiffe://cluster.local/ns/demo/sa/client');
+    await eventually('the revoked client is refused', () => (curl('demo', 'client', `http://${echoIP}:8080/`).code !== 0 ? true : undefined), 20_000);
+    assert.match(tunnelLog('node2'), /CRL from .* revoked certificate\(s\) enforced/);
+    assert.match(tunnelLog('node2'), /revoked peer: \d+ inbound session\(s\)/);
+    const ports = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { tunnelPorts: Record<string, { stats: number }> }).tunnelPorts;
+    const metrics = await (await fetch(`http://127.0.0.1:${ports['node2']!.stats}/metrics`)).text();
+    const rejections = metrics.split('\n').filter((l) => l.startsWith('istio_crl_policy_rejections_total')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    assert.ok(rejections > 0, `istio_crl_policy_rejections_total = ${rejections}`);
+    // Revocation does not make the client's tunnel fetch a new certificate; a restart does.
+    ok('tunnel', 'restart', '--node', 'node1');
+    await eventually('the client works again with a new certificate', () => (curl('demo', 'client', `http://${echoIP}:8080/`).code === 0 ? true : undefined), 20_000);
+  });
+
   test('unenrolling (label removed) removes capture and restores plain traffic', async () => {
     ok('label', 'namespace', 'demo', 'istio.io/dataplane-mode-');
     const netns = `ambit-${cluster}-pod-${echoIP.replace(/\./g, '-')}`;

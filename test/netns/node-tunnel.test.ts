@@ -16,6 +16,7 @@ import type { TunnelInfo } from '../../src/hbone/server.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';
 import type { ConnectionClosed } from '../../src/node/connections.js';
+import { normalizeSerial } from '../../src/identity/crl.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
 import { workload } from '../unit/support/xds-fixtures.js';
 import { hasTool, isRoot, run, runAsync } from '../../src/platform/exec.js';
@@ -187,6 +188,41 @@ describe('node tunnel: in-pod capture + HBONE + L4 authz', { skip, timeout: 60_0
     await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('connection not closed within 2s')), 2000))]);
     assert.ok(revoked.some((r) => r.startsWith(`${CLIENT_ID} 8081`) && /deny-client/.test(r)), revoked.join('; '));
     tunnel.setSnapshot(snapshot);
+  });
+
+  it('revocation: a revoked client certificate is refused at handshake and its open tunnel is torn down (CERT_REVOKED)', async () => {
+    const long = connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 8081 });
+    await new Promise((r) => long.once('connect', r));
+    assert.equal(await roundTrip(long, 'before'), 'before');
+    const events: string[] = [];
+    const onRevoked = (e: { side: string; sessions: number }): void => void events.push(`${e.side}:${e.sessions}`);
+    tunnel.on('certRevoked', onRevoked);
+    long.on('error', () => {});
+    const gone = new Promise<void>((r) => long.once('close', () => r()));
+    const revokedSerial = normalizeSerial(certs.get(CLIENT_ID)!.serial);
+    tunnel.setRevoked(new Set([revokedSerial]));
+    await Promise.race([gone, new Promise((_, rej) => setTimeout(() => rej(new Error('open tunnel not torn down within 2s')), 2000))]);
+    assert.ok(events.includes('server:1'), events.join(','));
+    for (let i = 0; i < 50 && !closed.some((c) => c.flag === 'CERT_REVOKED'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(closed.some((c) => c.direction === 'inbound' && c.flag === 'CERT_REVOKED' && c.src.identity === CLIENT_ID));
+    // New connections with the revoked certificate are refused at the handshake.
+    const outcome = await new Promise<string>((resolve) => {
+      const s2 = connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 8081 });
+      const t = setTimeout(() => (s2.destroy(), resolve('hung')), 3000);
+      s2.on('connect', () => s2.write('revoked?'));
+      s2.on('data', () => (clearTimeout(t), s2.destroy(), resolve('echoed')));
+      s2.on('error', () => {});
+      s2.on('close', () => (clearTimeout(t), resolve('closed')));
+    });
+    assert.equal(outcome, 'closed', 'the tunnel with the revoked certificate was refused (closed, no echo)');
+    assert.ok(events.filter((e) => e === 'server:1').length >= 2, `handshake refusal counted: ${events.join(',')}`);
+    // A fresh certificate (new serial) works again while the old serial stays revoked.
+    certs.set(CLIENT_ID, await issue(ca, CLIENT_ID));
+    const again = connectFromNetns(`/run/netns/${A}`, { host: IP_B, port: 8081 });
+    await new Promise((r) => again.once('connect', r));
+    assert.equal(await roundTrip(again, 'renewed'), 'renewed');
+    again.destroy();
+    tunnel.off('certRevoked', onRevoked);
   });
 
   it('a DENY for cluster.local/ns/a/sa/client → 401 on HBONE, the connection closes, the app sees nothing', async () => {

@@ -113,6 +113,8 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
     nodeIp: nodeFabricIP(nodeIndex(node)),
     controlPlane: `127.0.0.1:${info.caPort}`,
     rootsFile: path.join(paths.ca, 'roots.pem'),
+    crlFile: path.join(paths.ca, 'crl.pem'),
+    caCertFile: path.join(paths.ca, 'ca-cert.pem'),
     tokenFile: nodeCaTokenPath(paths, node),
     zdsSocket: nodeTunnelSocketPath(paths, node),
     trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
