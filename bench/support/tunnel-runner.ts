@@ -1,0 +1,115 @@
+// One "node tunnel" for the tunnel benchmark, run as a child process (one per node, as in
+// production): `node dist/bench/support/tunnel-runner.js`, forked with an IPC channel
+// (advanced serialization). The parent sends the mesh snapshot, this node's pod and its workload
+// certificate (PEMs never touch the disk); the runner builds a real NodeTunnel, enrolls the pod
+// and answers 'ready'. The parent can unenroll/enroll the pod between measurements (so other
+// systems can use the same pods uncaptured), ask for counters, and close it.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { MeshSnapshot } from '../../src/api/types.js';
+import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
+import { NodeTunnel } from '../../src/node/tunnel.js';
+
+export type RunnerRequest =
+  | { type: 'init'; node: string; snapshot: MeshSnapshot; certificate: WorkloadCertificate; pod: { netns: string; ip: string } }
+  | { type: 'enroll' }
+  | { type: 'unenroll' }
+  /** `reset` restarts the event-loop delay histogram after reading it. */
+  | { type: 'stats'; reset?: boolean }
+  | { type: 'close' };
+
+export interface RunnerStats {
+  enrolled: string[];
+  /** HBONE CONNECTs that ended on this node's pod: tunnels closed normally / with an error / refused. */
+  inbound: { ok: number; errored: number; refused: number; bytesIn: number; bytesOut: number };
+  /** Outbound connections from this node's pod by route, and how many failed. */
+  outbound: { hbone: number; tcp: number; failed: number };
+  lastErrors: string[];
+  rssMB: number;
+  /** Event-loop delay since the last reset (ms): how long ready I/O could wait for this tunnel. */
+  loopDelayMs: { p50: number; p99: number; max: number };
+}
+
+export type RunnerReply = { type: 'ready' } | { type: 'unenrolled' } | { type: 'stats'; stats: RunnerStats } | { type: 'error'; message: string };
+
+const send = (m: RunnerReply): void => {
+  process.send?.(m);
+};
+
+let tunnel: NodeTunnel | undefined;
+let pod: { netns: string; ip: string } | undefined;
+const stats: RunnerStats = { enrolled: [], inbound: { ok: 0, errored: 0, refused: 0, bytesIn: 0, bytesOut: 0 }, outbound: { hbone: 0, tcp: 0, failed: 0 }, lastErrors: [], rssMB: 0, loopDelayMs: { p50: 0, p99: 0, max: 0 } };
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+const noteError = (e: string): void => {
+  stats.lastErrors.push(e);
+  if (stats.lastErrors.length > 10) stats.lastErrors.shift();
+};
+
+async function closeAndExit(code: number): Promise<never> {
+  const t = setTimeout(() => process.exit(code), 5000);
+  t.unref();
+  try {
+    await tunnel?.close();
+  } catch (e) {
+    process.stderr.write(`tunnel-runner: close: ${(e as Error).message}\n`);
+  }
+  process.exit(code);
+}
+
+async function handle(m: RunnerRequest): Promise<void> {
+  switch (m.type) {
+    case 'init': {
+      pod = m.pod;
+      const certificate = m.certificate;
+      tunnel = new NodeTunnel({
+        snapshot: m.snapshot,
+        certificateFor: (identity) => (identity === certificate.identity ? certificate : Promise.reject(new Error(`no certificate for ${identity}`))),
+      });
+      tunnel.on('inbound', (t) => {
+        if (t.status !== 200) {
+          stats.inbound.refused++;
+          noteError(`inbound ${t.status}: ${t.reason ?? ''}`);
+        } else if (t.reason) {
+          stats.inbound.errored++;
+          noteError(`inbound tunnel: ${t.reason}`);
+        } else stats.inbound.ok++;
+        stats.inbound.bytesIn += t.bytesIn;
+        stats.inbound.bytesOut += t.bytesOut;
+      });
+      tunnel.on('outbound', (ev) => {
+        if (ev.error) {
+          stats.outbound.failed++;
+          noteError(`outbound ${ev.dst} (${ev.route}): ${ev.error}`);
+        } else if (ev.route === 'hbone') stats.outbound.hbone++;
+        else stats.outbound.tcp++;
+      });
+      await tunnel.enroll(pod);
+      return send({ type: 'ready' });
+    }
+    case 'enroll':
+      if (!tunnel || !pod) throw new Error('enroll before init');
+      await tunnel.enroll(pod);
+      return send({ type: 'ready' });
+    case 'unenroll':
+      if (tunnel && pod) await tunnel.unenroll(pod.ip);
+      return send({ type: 'unenrolled' });
+    case 'stats': {
+      stats.enrolled = tunnel?.enrolled() ?? [];
+      stats.rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);
+      const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+      stats.loopDelayMs = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
+      if (m.reset) loop.reset();
+      return send({ type: 'stats', stats });
+    }
+    case 'close':
+      await closeAndExit(0);
+  }
+}
+
+process.on('message', (m: RunnerRequest) => {
+  handle(m).catch((e: Error) => send({ type: 'error', message: `${m.type}: ${e.message}` }));
+});
+// The parent went away (crash, Ctrl-C): remove the capture rules and go.
+process.on('disconnect', () => void closeAndExit(1));
+process.on('SIGTERM', () => void closeAndExit(0));
+process.on('SIGINT', () => void closeAndExit(0));
