@@ -19,6 +19,9 @@ const missing = ['ip', 'nft', 'curl', 'iperf3', 'tcpdump', 'openssl'].filter((t)
 const skip = process.getuid?.() !== 0 ? 'needs root: creates network namespaces' : missing.length ? `needs ${missing.join(', ')} (bash scripts/setup.sh installs them)` : false;
 if (skip) console.error(`\n*** SKIPPING mesh e2e test: ${skip} ***\n`);
 
+// Tunnels drain open connections for up to this long when stopped or handed over (spec §9);
+// longer than the test's load runs, so a handoff never has to cut a keep-alive connection.
+process.env['CONNECTION_TERMINATION_DEADLINE'] = '15s';
 const cluster = `m${process.pid % 100000}${Math.floor(Math.random() * 100)}`.slice(0, 12);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-mesh-'));
 const { ambit, ok, json, env } = clusterCli(cluster, stateDir);
@@ -55,6 +58,18 @@ kind: Pod
 metadata: {name: echo, namespace: demo, labels: {app: echo}}
 spec:
   nodeName: node2
+  serviceAccountName: echo
+  containers:
+  - name: echo
+    command: ["ambit", "app", "echo", "--http-port", "8080", "--tcp-port", "9000"]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-local, namespace: demo, labels: {app: echo-local}}
+spec:
+  nodeName: node1
   serviceAccountName: echo
   containers:
   - name: echo
@@ -130,7 +145,7 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     const file = path.join(stateDir, 'mesh.yaml');
     fs.writeFileSync(file, manifest);
     ok('apply', '-f', file);
-    await eventually('pods ready', () => (['client', 'echo', 'iperf'].every((n) => ready(pod('demo', n))) && ready(pod('outside', 'outsider')) ? true : undefined));
+    await eventually('pods ready', () => (['client', 'echo', 'echo-local', 'iperf'].every((n) => ready(pod('demo', n))) && ready(pod('outside', 'outsider')) ? true : undefined));
     clientIP = pod('demo', 'client').status!.podIP!;
     echoIP = pod('demo', 'echo').status!.podIP!;
     iperfIP = pod('demo', 'iperf').status!.podIP!;
@@ -181,6 +196,14 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     assert.ok(!new RegExp(`> ${echoIP.replace(/\./g, '\\.')}\\.8080`).test(wire), 'nothing went to the app port directly');
     const line = tunnelLog('node2').split('\n').find((l) => l.includes(`inbound 200 spiffe://cluster.local/ns/demo/sa/client ${clientIP} -> spiffe://cluster.local/ns/demo/sa/echo ${echoIP}:8080`));
     assert.ok(line, 'node2 tunnel logs both SPIFFE identities');
+  });
+
+  test('same node: client → echo-local (both on node1) also goes through HBONE with both identities', () => {
+    const localIP = pod('demo', 'echo-local').status!.podIP!;
+    const r = curl('demo', 'client', `http://${localIP}:8080/`);
+    assert.equal(r.code, 0);
+    assert.equal((JSON.parse(r.body) as { client: { address: string } }).client.address, clientIP);
+    assert.match(tunnelLog('node1'), new RegExp(`inbound 200 spiffe://cluster.local/ns/demo/sa/client ${clientIP.replace(/\./g, '\\.')} -> spiffe://cluster.local/ns/demo/sa/echo ${localIP.replace(/\./g, '\\.')}:8080`));
   });
 
   test('iperf3 across nodes through the mesh', () => {
@@ -312,13 +335,21 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`).code, 0, 'the tunnel still serves mesh traffic');
   });
 
-  test('tunnel restart during traffic: no new connection refused, a running transfer finishes', async () => {
+  test('tunnel restart during traffic: no new connection refused, a running transfer finishes, no request of a load run lost', async () => {
     // New connections in a loop from the client pod, and one 3 s iperf3 transfer, across the handoff.
     const loop = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', 'bash', '-c',
       `ok=0; fail=0; end=$((SECONDS+10)); while [ $SECONDS -lt $end ]; do if curl -s -m 3 -o /dev/null http://${echoIP}:8080/; then ok=$((ok+1)); else fail=$((fail+1)); fi; done; echo "ok=$ok fail=$fail"`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let loopOut = '';
     loop.stdout!.on('data', (d: Buffer) => (loopOut += d.toString()));
     const iperf = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', 'timeout', '20', 'iperf3', '-c', iperfIP, '-p', '5201', '-t', '3', '-J'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    // And a constant-rate HTTP load on keep-alive connections through the Service.
+    const load = spawn(process.execPath, [BIN, 'exec', 'client', '-n', 'demo', '--', path.join(stateDir, cluster, 'bin', 'ambit'), 'app', 'load', '--url', `http://${vip}/`, '--rate', '100', '--duration', '8s', '--connections', '4'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const loadExit = new Promise((r) => load.once('exit', r));
+    const loopExit = new Promise((r) => loop.once('exit', r));
+    const iperfExit = new Promise<number>((r) => iperf.once('exit', (c) => r(c ?? -1)));
+    let loadOut = '';
+    load.stdout!.on('data', (d: Buffer) => (loadOut += d.toString()));
+    load.stderr!.on('data', (d: Buffer) => (loadOut += d.toString()));
     let iperfOut = '';
     iperf.stdout!.on('data', (d: Buffer) => (iperfOut += d.toString()));
     await new Promise((r) => setTimeout(r, 1500));
@@ -330,13 +361,15 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
       assert.notEqual(afterInfo.pids.tunnels[n], before.pids.tunnels[n]);
       assert.ok(!pidAlive(before.pids.tunnels[n]!), 'the old tunnel exited');
     }
-    const iperfCode = await new Promise<number>((r) => iperf.once('exit', (c) => r(c ?? -1)));
+    const iperfCode = await iperfExit;
     assert.equal(iperfCode, 0, `the transfer running across the handoff completed: ${iperfOut.slice(-300)}`);
-    await new Promise((r) => loop.once('exit', r));
+    await loopExit;
     const m = /ok=(\d+) fail=(\d+)/.exec(loopOut);
     assert.ok(m, loopOut);
     assert.ok(Number(m[1]) > 20, `requests made during the restart: ${m[1]}`);
     assert.equal(Number(m[2]), 0, 'no new connection was refused during the handoff');
+    await loadExit;
+    assert.match(loadOut, /800 ok, 0 err/, `no request of the load run was lost: ${loadOut}`);
   });
 
   test('with the control plane down, known workloads stay reachable; after it returns, new policy applies', async () => {
