@@ -236,7 +236,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
   fs.writeFileSync(path.join(paths.bin, 'ambit'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
   const port = await pickPort(opts.apiPort);
   const taken = new Set([port]);
-  const caPort = await firstFreePort(DEFAULT_CA_PORT, taken, 'CA');
+  let caPort = await firstFreePort(DEFAULT_CA_PORT, taken, 'CA');
   const metricsPort = await firstFreePort(DEFAULT_METRICS_PORT, taken, 'metrics endpoint');
   const tunnelPorts: NonNullable<ClusterInfo['tunnelPorts']> = {};
   for (let i = 1; i <= opts.nodes; i++) {
@@ -261,14 +261,27 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
     opts.progress(`starting control plane on 127.0.0.1:${port}`);
     const cpLog = path.join(paths.logs, 'control-plane.log');
     const info: ClusterInfo = { name: opts.name, nodes: opts.nodes, apiPort: port, caPort, metricsPort, tunnelPorts, trustDomain, createdAt: new Date().toISOString(), pids: { controlPlane: 0, nodes: {}, tunnels: {} } };
-    info.pids.controlPlane = startDaemon(['control-plane', '--cluster', opts.name, '--port', String(port)], cpLog);
-    fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
-    const client = adminClient(opts.name);
-    await waitFor('the control plane', async () => {
-      await client.request('GET', '/api');
-      return true;
-    }, 20_000, cpLog);
-    await waitFor('the CA', async () => !(await portFree(caPort)), 20_000, cpLog);
+    const client = adminClient.bind(null, opts.name);
+    // The CA port was free when picked, but another process can bind it before the control
+    // plane does (seen once in CI): then move to the next free port rather than fail the cluster.
+    for (let attempt = 1; ; attempt++) {
+      const logStart = fs.existsSync(cpLog) ? fs.statSync(cpLog).size : 0;
+      info.pids.controlPlane = startDaemon(['control-plane', '--cluster', opts.name, '--port', String(port)], cpLog);
+      fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
+      const caTaken = (): boolean => !pidAlive(info.pids.controlPlane) && new RegExp(`EADDRINUSE[^\\n]*:${caPort}\\b`).test(fs.readFileSync(cpLog, 'utf8').slice(logStart));
+      await waitFor('the control plane', async () => {
+        if (caTaken()) return true;
+        await client().request('GET', '/api');
+        return true;
+      }, 20_000, cpLog);
+      await waitFor('the CA', async () => caTaken() || !(await portFree(caPort)), 20_000, cpLog);
+      if (!caTaken()) break;
+      if (attempt >= 3) throw new ClusterError(`the CA port ${caPort} was taken by another process ${attempt} times in a row; see ${cpLog}`);
+      caPort = await firstFreePort(caPort + 1, taken, 'CA');
+      info.caPort = caPort;
+      opts.progress(`the CA port was taken meanwhile by another process; retrying on ${caPort}`);
+    }
+    const api = client();
     for (let i = 1; i <= opts.nodes; i++) {
       const n = nodeName(i);
       opts.progress(`starting node agent ${n}`);
@@ -278,7 +291,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
     }
     fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
     await waitFor('the node agents', async () => {
-      const nodes = (await client.list(K.Node)).items as NodeObject[];
+      const nodes = (await api.list(K.Node)).items as NodeObject[];
       return nodes.filter(nodeIsReady).length >= opts.nodes;
     }, 20_000, path.join(paths.logs, 'node1.log'));
     opts.progress(`cluster '${opts.name}' is up: ${opts.nodes} nodes, API https://127.0.0.1:${port}, CA 127.0.0.1:${caPort} (trust domain ${trustDomain}), metrics http://127.0.0.1:${metricsPort}/metrics`);
