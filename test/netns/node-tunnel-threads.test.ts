@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { emptyMatch, type Authorization, type MeshSnapshot, type Workload } from '../../src/api/types.js';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
-import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';
+import { issueCert } from '../unit/support/hbone-certs.js';
 import type { ConnectionClosed } from '../../src/node/connections.js';
 import { WorkerTunnel } from '../../src/node/workers.js';
 import { applyCaptureRules } from '../../src/platform/capture-rules.js';
@@ -52,11 +52,7 @@ describe('multi-core node tunnel (2 threads, SO_REUSEPORT)', { skip, timeout: 60
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-mt-'));
     const ca = await CertificateAuthority.open(dir, { trustDomain: 'cluster.local' });
     const certs = new Map<string, WorkloadCertificate>();
-    for (const sid of [CLIENT_ID, 'spiffe://cluster.local/ns/b/sa/server']) {
-      const keys = await generateKeyPair();
-      const { chain, serial, notAfter } = await ca.sign(await createCsr(sid, keys), sid, 3600);
-      certs.set(sid, { identity: sid, chainPem: chain.slice(0, -1), rootsPem: chain.at(-1)!, keyPem: await exportPrivateKeyPem(keys.privateKey), notBefore: new Date(), notAfter, serial });
-    }
+    for (const sid of [CLIENT_ID, 'spiffe://cluster.local/ns/b/sa/server']) certs.set(sid, await issueCert(ca, sid));
     createVethPair({ netns: A, ip: IP_A }, { netns: B, ip: IP_B });
     app = listenInNetns(`/run/netns/${B}`, { host: '0.0.0.0', port: 8080 });
     app.on('connection', (c) => (c.on('error', () => {}), c.once('data', () => c.end('HTTP/1.0 200 OK\r\n\r\nok\n'))));

@@ -3,6 +3,7 @@
 // static mesh config with both workloads on HBONE. curl and raw TCP from pod A to B:8080 go
 // through HBONE (peer identity seen by B's tunnel, A's IP seen by the app); a DENY policy
 // refuses with 401 and the app sees nothing; closed listeners fail closed; cleanup is complete.
+import { issueCert } from '../unit/support/hbone-certs.js';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import net from 'node:net';
@@ -14,7 +15,6 @@ import { emptyMatch, type Authorization, type MeshSnapshot, type Workload } from
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import type { TunnelInfo } from '../../src/hbone/server.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
-import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';
 import type { ConnectionClosed } from '../../src/node/connections.js';
 import { normalizeSerial } from '../../src/identity/crl.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
@@ -60,11 +60,7 @@ function exchange(s: net.Socket, msg: string, timeoutMs = 3000): Promise<string>
   });
 }
 
-async function issue(ca: CertificateAuthority, sid: string): Promise<WorkloadCertificate> {
-  const keys = await generateKeyPair();
-  const { chain, serial, notAfter } = await ca.sign(await createCsr(sid, keys), sid, 3600);
-  return { identity: sid, chainPem: chain.slice(0, -1), rootsPem: chain.at(-1)!, keyPem: await exportPrivateKeyPem(keys.privateKey), notBefore: new Date(), notAfter, serial };
-}
+const issue = (ca: CertificateAuthority, sid: string): Promise<WorkloadCertificate> => issueCert(ca, sid);
 
 /** Writes msg and resolves with the next data chunk. */
 const roundTrip = (s: net.Socket, msg: string): Promise<string> =>

@@ -2,6 +2,7 @@
 // trust domain on the server, exact SAN on the client), CONNECT codes 200/400/401/503, half-close,
 // payload integrity, pooling (100 streams per connection, idle release) and a reset while the
 // upstream is still connecting.
+import { issueCert } from './support/hbone-certs.js';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -18,7 +19,6 @@ import { HbonePool } from '../../src/hbone/pool.js';
 import { HboneServer, type SessionInfo } from '../../src/hbone/server.js';
 import { clientTlsOptions } from '../../src/hbone/tls.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
-import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/a/sa/client';
 const SERVER_ID = 'spiffe://cluster.local/ns/b/sa/server';
@@ -40,19 +40,7 @@ let halfReceived: Promise<string>;
 let slowOpen = 0;
 let slowAccepted = 0;
 
-async function issue(ca: CertificateAuthority, id: string, extraRoots = ''): Promise<WorkloadCertificate> {
-  const keys = await generateKeyPair();
-  const { chain, serial, notAfter } = await ca.sign(await createCsr(id, keys), id, 3600);
-  return {
-    identity: id,
-    chainPem: chain.slice(0, -1),
-    rootsPem: chain.at(-1)! + extraRoots,
-    keyPem: await exportPrivateKeyPem(keys.privateKey),
-    notBefore: new Date(),
-    notAfter,
-    serial,
-  };
-}
+const issue = issueCert;
 
 async function listen(s: net.Server): Promise<number> {
   upstreams.push(s);
