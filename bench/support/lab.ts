@@ -227,3 +227,33 @@ export function allProcesses(): Map<number, { comm: string; cpu: number }> {
   }
   return out;
 }
+
+/** Resident set size of a process in MB (VmRSS), 0 if it is gone. */
+export function rssMB(pid: number | undefined): number {
+  return statusKbField(pid, 'VmRSS') / 1024;
+}
+
+/** Peak resident set size in MB (VmHWM) since the process started or since resetPeakRss. */
+export function peakRssMB(pid: number | undefined): number {
+  return statusKbField(pid, 'VmHWM') / 1024;
+}
+
+/** Resets VmHWM to the current RSS (Linux ≥ 4.0: `5` to /proc/<pid>/clear_refs), so a peak covers one measurement. */
+export function resetPeakRss(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // gone, or not ours to reset: the peak then covers the whole lifetime (still an upper bound)
+  }
+}
+
+function statusKbField(pid: number | undefined, field: string): number {
+  if (!pid) return 0;
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
