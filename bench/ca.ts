@@ -2,7 +2,7 @@
 // on one core; (2) CreateCertificate end to end through the real CA server (an in-process
 // control plane: TLS gRPC, node-token auth, pod-on-node rule, ledger) under 32 concurrent
 // callers. Writes bench/results/ca-<date>.json and prints a summary.
-// Run: npm run build --silent && node dist/bench/ca.js [--requests 2000] [--seconds 20]
+// Run: npm run build --silent && node dist/bench/ca.js [--requests 2000] [--seconds 20] [--sign-count 1000] [--json FILE]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,7 +20,7 @@ const TD = 'cluster.local';
 const ID = `spiffe://${TD}/ns/bench/sa/client`;
 const CONCURRENCY = 32;
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, seconds: { type: 'string' }, 'sign-count': { type: 'string' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string' }, seconds: { type: 'string' }, 'sign-count': { type: 'string' }, json: { type: 'string' } } });
 const maxRequests = Number(values.requests ?? 2000);
 const maxSeconds = Number(values.seconds ?? 20);
 const signCount = Number(values['sign-count'] ?? 1000);
@@ -131,7 +131,7 @@ const result = {
   sign,
   createCertificate: e2e,
 };
-const file = path.join('bench', 'results', `ca-${result.date.slice(0, 10)}.json`);
+const file = values.json ?? path.join('bench', 'results', `ca-${result.date.slice(0, 10)}.json`);
 fs.mkdirSync(path.dirname(file), { recursive: true });
 fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`wrote ${file}`);

@@ -9,6 +9,7 @@
 //
 //   npm run bench:xds                 # full: 1000 clients, 500 namespaces (50,000 pods), 60 s churn
 //   npm run bench:xds -- --quick      # 200 clients, 100 namespaces (10,000 pods), 30 s churn
+//   options: --clients N --namespaces N --seconds S --relabel-every S --procs N --json FILE
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -200,7 +201,8 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(result, null, 2));
   if (closedDetails.length) console.error(`closed streams: ${closedDetails.slice(0, 5).join('; ')}`);
-  const out = path.join(here, '..', '..', 'bench', 'results', `xds-scale-${result.preset}-${result.date.slice(0, 10)}.json`);
+  const jsonAt = process.argv.indexOf('--json');
+  const out = jsonAt >= 0 ? process.argv[jsonAt + 1]! : path.join(here, '..', '..', 'bench', 'results', `xds-scale-${result.preset}-${result.date.slice(0, 10)}.json`);
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.error(`wrote ${out}`);
   for (const c of children) c.kill();

@@ -13,9 +13,21 @@ export type RunnerRequest =
   | { type: 'init'; node: string; snapshot: MeshSnapshot; certificate: WorkloadCertificate; pod: { netns: string; ip: string } }
   | { type: 'enroll' }
   | { type: 'unenroll' }
+  /** Enroll extra pods that carry no traffic (memory per enrolled pod); `snapshot` then lists them too. */
+  | { type: 'enrollIdle'; snapshot: MeshSnapshot; pods: IdlePod[] }
+  | { type: 'unenrollIdle' }
   /** `reset` restarts the event-loop delay histogram after reading it. */
   | { type: 'stats'; reset?: boolean }
   | { type: 'close' };
+
+export interface IdlePod {
+  uid: string;
+  netns: string;
+  ip: string;
+  namespace: string;
+  serviceAccount: string;
+  certificate: WorkloadCertificate;
+}
 
 export interface RunnerStats {
   enrolled: string[];
@@ -37,6 +49,8 @@ const send = (m: RunnerReply): void => {
 
 let tunnel: NodeTunnel | undefined;
 let pod: { netns: string; ip: string } | undefined;
+const certificates = new Map<string, WorkloadCertificate>();
+let idle: IdlePod[] = [];
 const stats: RunnerStats = { enrolled: [], inbound: { ok: 0, errored: 0, refused: 0, bytesIn: 0, bytesOut: 0 }, outbound: { hbone: 0, tcp: 0, failed: 0 }, lastErrors: [], rssMB: 0, loopDelayMs: { p50: 0, p99: 0, max: 0 } };
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
@@ -60,10 +74,10 @@ async function handle(m: RunnerRequest): Promise<void> {
   switch (m.type) {
     case 'init': {
       pod = m.pod;
-      const certificate = m.certificate;
+      certificates.set(m.certificate.identity, m.certificate);
       tunnel = new NodeTunnel({
         snapshot: m.snapshot,
-        certificateFor: (identity) => (identity === certificate.identity ? certificate : Promise.reject(new Error(`no certificate for ${identity}`))),
+        certificateFor: (identity) => certificates.get(identity) ?? Promise.reject(new Error(`no certificate for ${identity}`)),
       });
       tunnel.on('inbound', (t) => {
         if (t.status !== 200) {
@@ -92,6 +106,20 @@ async function handle(m: RunnerRequest): Promise<void> {
       return send({ type: 'ready' });
     case 'unenroll':
       if (tunnel && pod) await tunnel.unenroll(pod.ip);
+      return send({ type: 'unenrolled' });
+    case 'enrollIdle': {
+      if (!tunnel) throw new Error('enrollIdle before init');
+      tunnel.setSnapshot(m.snapshot);
+      for (const p of m.pods) {
+        certificates.set(p.certificate.identity, p.certificate);
+        await tunnel.enroll({ uid: p.uid, netns: p.netns, ip: p.ip, namespace: p.namespace, serviceAccount: p.serviceAccount });
+        idle.push(p);
+      }
+      return send({ type: 'ready' });
+    }
+    case 'unenrollIdle':
+      for (const p of idle) await tunnel?.unenroll(p.uid);
+      idle = [];
       return send({ type: 'unenrolled' });
     case 'stats': {
       stats.enrolled = tunnel?.enrolled() ?? [];
