@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command setup on a fresh Debian 12 machine (as root): installs the system tools
 # Ambit drives (ip, nft, curl, openssl, iperf3, kubectl; tcpdump and stunnel4 for the
-# no-plaintext test and the tunnel benchmark), the npm dependencies, builds,
+# no-plaintext test and the tunnel benchmark; haproxy, wireguard-go, h2load, hey for
+# `ambit bench`), the npm dependencies, builds,
 # and runs the demo. `--deps-only` stops after installing and building (used by CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +12,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# tool -> Debian package
-declare -A PKG=([ip]=iproute2 [nft]=nftables [curl]=curl [openssl]=openssl [iperf3]=iperf3 [kubectl]=kubernetes-client [timeout]=coreutils [bash]=bash [ps]=procps [tcpdump]=tcpdump [stunnel4]=stunnel4)
+# tool -> Debian package. `ambit bench` also drives the peers it compares Ambit with (haproxy,
+# wireguard-go + wg, ping to check the WireGuard tunnel) and the h2load/hey load clients.
+declare -A PKG=([ip]=iproute2 [nft]=nftables [curl]=curl [openssl]=openssl [iperf3]=iperf3 [kubectl]=kubernetes-client [timeout]=coreutils [bash]=bash [ps]=procps [tcpdump]=tcpdump [stunnel4]=stunnel4
+  [haproxy]=haproxy [wireguard-go]=wireguard-go [wg]=wireguard-tools [ping]=iputils-ping [h2load]=nghttp2-client [hey]=hey)
 missing=()
 for tool in "${!PKG[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PKG[$tool]}")
