@@ -55,8 +55,11 @@ export interface Row {
   measure: MeasureKey;
   runs: number;
   ok: number;
+  /** "round N: error" per failed run. */
   failures: string[];
   values: Record<ValueKey, Spread>;
+  /** CPU used outside the benchmark during the successful rounds (RunResult.otherCpuPct), if reported. */
+  otherCpuPct?: Spread;
 }
 
 export interface Target {
