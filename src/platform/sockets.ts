@@ -125,7 +125,9 @@ export function listenInNetns(netnsPath: string, opts: ListenOptions): net.Serve
     listen(fd, opts.backlog ?? 128, `listening on ${what}`);
   });
   // libuv calls listen() again on the fd, which is harmless; the server now owns the fd.
-  return net.createServer().listen({ fd });
+  // TCP_NODELAY on every accepted socket: a proxy re-segments, so Nagle would only add delay
+  // (the app chose its own Nagle behaviour on its side).
+  return net.createServer({ noDelay: true }).listen({ fd });
 }
 
 export function connectFromNetns(netnsPath: string, opts: ConnectOptions): net.Socket {
@@ -138,7 +140,9 @@ export function connectFromNetns(netnsPath: string, opts: ConnectOptions): net.S
   });
   // libuv reuses the unconnected fd for bind()+connect(), so this is a normal net.Socket.
   const target = { host: opts.host, port: opts.port };
-  return new net.Socket({ fd }).connect(opts.localAddress === undefined ? target : { ...target, localAddress: opts.localAddress });
+  const socket = new net.Socket({ fd }).connect(opts.localAddress === undefined ? target : { ...target, localAddress: opts.localAddress });
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /** The fd under a net.Socket (undocumented `_handle.fd`, stable on Linux). */
