@@ -168,7 +168,9 @@ export function ambitSystem(opts: AmbitOptions = {}): AmbitSystem {
         for (const [i, p] of idle.entries()) {
           // A pod with an address and no traffic: the tunnel's listeners and capture rules are all it costs.
           sh(['ip', 'netns', 'add', netns[i]!]);
-          sh(['ip', '-n', netns[i]!, 'link', 'add', 'eth0', 'type', 'dummy']);
+          // (a veth pair inside the pod: this kernel has no dummy driver)
+          sh(['ip', '-n', netns[i]!, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+          sh(['ip', '-n', netns[i]!, 'link', 'set', 'eth1', 'up']);
           sh(['ip', '-n', netns[i]!, 'addr', 'add', `${p.ip}/32`, 'dev', 'eth0']);
           sh(['ip', '-n', netns[i]!, 'link', 'set', 'eth0', 'up']);
           sh(['ip', '-n', netns[i]!, 'link', 'set', 'lo', 'up']);

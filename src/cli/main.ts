@@ -6,6 +6,7 @@ import { caCommand } from './commands/ca.js';
 import { applyCommand } from './commands/apply.js';
 import { clusterCommand } from './commands/cluster.js';
 import { tunnelCommand } from './commands/tunnel.js';
+import { benchCommand } from './commands/bench.js';
 import { controlPlaneCommand, nodeAgentCommand, nodeTunnelCommand } from './commands/daemons.js';
 import { demoCommand } from './commands/demo.js';
 import { execCommand, logsCommand } from './commands/pods.js';
@@ -46,6 +47,8 @@ running: directly on <state>/<cluster>/ca, and the output says so):
 node tunnels (istioctl ztunnel-config habits; default: every node, rows prefixed with it):
   ambit tunnel-config workloads|services|policies|certificates|connections [--node nodeN] [-o json]
   ambit tunnel-config log [--level debug|info|warn|error] [--node nodeN]   view or change the log level
+benchmarks (root; builds its own lab of namespaces, writes bench/results/*.json, BENCHMARKS.md, charts):
+  ambit bench [--quick] [--rounds 3] [--systems plain,ambit,stunnel,haproxy,wireguard] [--measures ...]
 global: --cluster NAME (or AMBIT_CLUSTER) selects the cluster (default: local)
 `;
 
@@ -95,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
         return await tunnelCommand(ctx, rest);
       case 'node-tunnel':
         return await nodeTunnelCommand(rest);
+      case 'bench':
+        return await benchCommand(rest);
       case 'version':
       case '--version':
         ctx.out('ambit 0.1.0\n');
