@@ -1,6 +1,5 @@
-// Request transports for the load client: a fixed keep-alive HTTP/1.1 pool (http.Agent
-// queues requests while every connection is busy) and a fixed set of h2c sessions.
-import http from 'node:http';
+// Request transports for the load client: the common interface, and a fixed set of h2c
+// sessions (HTTP/1.1 is in load-http1.ts).
 import http2 from 'node:http2';
 
 export type Outcome = { status: number } | { error: string };
@@ -31,29 +30,6 @@ export function errorKind(err: unknown): string {
     return e.code ?? e.name;
   }
   return 'error';
-}
-
-export function http1Transport(o: TransportOptions): Transport {
-  // maxSockets bounds the pool; requests beyond it wait in the agent's FIFO queue.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections, maxFreeSockets: o.connections, scheduling: 'fifo' });
-  const headers: Record<string, string> = o.body ? { 'content-length': String(o.body.length), 'content-type': 'application/octet-stream' } : {};
-  return {
-    send(done) {
-      const req = http.request(o.url, { method: o.method, agent, headers });
-      req.setTimeout(o.timeoutMs, () => req.destroy(new TimeoutError('request timed out')));
-      req.on('error', (err) => done({ error: errorKind(err) }));
-      req.on('response', (res) => {
-        res.on('error', (err) => done({ error: errorKind(err) }));
-        res.on('end', () => done({ status: res.statusCode ?? 0 }));
-        res.resume(); // read and discard the body: completion means the whole response arrived
-      });
-      req.end(o.body);
-      return () => req.destroy();
-    },
-    close() {
-      agent.destroy();
-    },
-  };
 }
 
 export function http2Transport(o: TransportOptions): Transport {

@@ -4,7 +4,8 @@
 import { performance } from 'node:perf_hooks';
 import { formatDuration } from '../lib/duration.js';
 import { Histogram } from './histogram.js';
-import { http1Transport, http2Transport, type Outcome, type Transport } from './load-transport.js';
+import { rawHttp1Transport } from './load-http1.js';
+import { http2Transport, type Outcome, type Transport } from './load-transport.js';
 
 export interface LoadOptions {
   url: string;
@@ -19,6 +20,11 @@ export interface LoadOptions {
   /** Per-request timeout and the bound on waiting for in-flight requests after the run. */
   timeoutMs?: number;
   http2?: boolean;
+  /** Seconds of load at the same rate on the same connections before the measured run; discarded. */
+  warmupSec?: number;
+  onWarmup?: (w: PhaseResult) => void;
+  /** Called as the measured run starts (after any warm-up). */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadReport {
@@ -50,8 +56,57 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   const method = (opts.method ?? (opts.payloadBytes > 0 ? 'POST' : 'GET')).toUpperCase();
   const body = opts.payloadBytes > 0 ? Buffer.alloc(opts.payloadBytes, 'x') : undefined;
   const tOpts = { url: new URL(opts.url), connections: opts.connections, method, body, timeoutMs };
-  const transport: Transport = opts.http2 ? http2Transport(tOpts) : http1Transport(tOpts);
+  const transport: Transport = opts.http2 ? http2Transport(tOpts) : rawHttp1Transport(tOpts);
+  try {
+    // The warm-up shares the pool, so the measured run sees warm connections (steady-state
+    // latency, not the setup of fresh connections).
+    if (opts.warmupSec) opts.onWarmup?.(await runPhase(transport, opts.rate, opts.warmupSec, timeoutMs));
+    opts.onMeasureStart?.();
+    const p = await runPhase(transport, opts.rate, opts.durationSec, timeoutMs);
+    const ms = (us: number): number => Math.round(us) / 1000;
+    return {
+      target: opts.url,
+      protocol: opts.http2 ? 'h2c' : 'http/1.1',
+      rate: opts.rate,
+      durationSec: opts.durationSec,
+      connections: opts.connections,
+      payloadBytes: opts.payloadBytes,
+      requests: p.issued,
+      ok: p.ok,
+      non2xx: p.non2xx,
+      errors: { total: p.errors, byKind: p.byKind },
+      statusCodes: p.statusCodes,
+      throughputRps: round3((p.ok + p.non2xx) / p.elapsedSec),
+      achievedRate: round3(p.issued / p.issueSec),
+      elapsedSec: round3(p.elapsedSec),
+      latencyMs: {
+        p50: ms(p.hist.percentile(50)),
+        p90: ms(p.hist.percentile(90)),
+        p99: ms(p.hist.percentile(99)),
+        p999: ms(p.hist.percentile(99.9)),
+        max: ms(p.hist.max),
+        mean: ms(p.hist.mean),
+      },
+    };
+  } finally {
+    transport.close();
+  }
+}
 
+export interface PhaseResult {
+  issued: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  byKind: Record<string, number>;
+  statusCodes: Record<string, number>;
+  /** Microseconds from each request's intended start to its completion. */
+  hist: Histogram;
+  elapsedSec: number;
+  issueSec: number;
+}
+
+async function runPhase(transport: Transport, rate: number, durationSec: number, timeoutMs: number): Promise<PhaseResult> {
   const hist = new Histogram(); // microseconds, up to 60 s
   const byKind: Record<string, number> = {};
   const statusCodes: Record<string, number> = {};
@@ -80,57 +135,42 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       if (o.status >= 200 && o.status < 300) ok++;
       else non2xx++;
     };
-    const cancel = transport.send(finish);
     const abort = (): void => {
       finish({ error: 'unfinished' });
       cancel();
     };
     inflight.add(abort);
+    const cancel = transport.send(finish);
   };
 
   const start = performance.now();
-  const total = Math.floor(opts.rate * opts.durationSec);
-  const issued = await schedule(start, 1000 / opts.rate, total, issue);
+  const total = Math.floor(rate * durationSec);
+  const issued = await schedule(start, 1000 / rate, total, issue);
   const issueEnd = performance.now();
 
   await drain(inflight, timeoutMs);
   for (const abort of [...inflight]) abort();
-  transport.close();
 
   const end = lastDone > 0 ? lastDone : performance.now();
-  const elapsedSec = Math.max(1e-9, (end - start) / 1000);
-  const issueSec = Math.max(opts.durationSec, (issueEnd - start) / 1000);
-  const ms = (us: number): number => Math.round(us) / 1000;
   return {
-    target: opts.url,
-    protocol: opts.http2 ? 'h2c' : 'http/1.1',
-    rate: opts.rate,
-    durationSec: opts.durationSec,
-    connections: opts.connections,
-    payloadBytes: opts.payloadBytes,
-    requests: issued,
+    issued,
     ok,
     non2xx,
-    errors: { total: errors, byKind },
+    errors,
+    byKind,
     statusCodes,
-    throughputRps: round3((ok + non2xx) / elapsedSec),
-    achievedRate: round3(issued / issueSec),
-    elapsedSec: round3(elapsedSec),
-    latencyMs: {
-      p50: ms(hist.percentile(50)),
-      p90: ms(hist.percentile(90)),
-      p99: ms(hist.percentile(99)),
-      p999: ms(hist.percentile(99.9)),
-      max: ms(hist.max),
-      mean: ms(hist.mean),
-    },
+    hist,
+    elapsedSec: Math.max(1e-9, (end - start) / 1000),
+    issueSec: Math.max(durationSec, (issueEnd - start) / 1000),
   };
 }
 
 /**
- * Issues request i at start + i·interval. Timers wake ~1 ms early and the last stretch
- * yields via setImmediate, so timer lateness isn't reported as server latency; if the
- * client falls behind, overdue requests go out at once (their latency shows the lag).
+ * Issues request i at start + i·interval; if the client falls behind, overdue requests go out
+ * at once (their latency shows the lag). Timers only, never a setImmediate spin: a spinning
+ * client takes a whole core from the system under test (on a 2-core box, half the machine).
+ * The price is timer lateness (≤ ~1 ms) in every latency, the same for every target: the
+ * generator's floor, visible against plain TCP.
  */
 function schedule(start: number, interval: number, total: number, issue: (intended: number) => void): Promise<number> {
   return new Promise((resolve) => {
@@ -146,8 +186,7 @@ function schedule(start: number, interval: number, total: number, issue: (intend
         return;
       }
       const wait = start + i * interval - performance.now();
-      if (wait > 2) setTimeout(tick, Math.floor(wait - 1));
-      else setImmediate(tick);
+      setTimeout(tick, Math.max(0, Math.floor(wait - 1)));
     };
     tick();
   });

@@ -117,3 +117,73 @@ test('invalid options are rejected up front', async () => {
   await assert.rejects(runLoad({ url: 'https://x/', rate: 10, durationSec: 1, connections: 1, payloadBytes: 0 }), RangeError);
   await assert.rejects(runLoad({ url: 'nope', rate: 10, durationSec: 1, connections: 1, payloadBytes: 0 }), RangeError);
 });
+
+test('HTTP/1.1 framing: chunked, Connection: close, read-to-EOF and byte-by-byte responses all complete', async () => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const mode = new URL(req.url ?? '/', 'http://x').searchParams.get('m');
+    if (mode === 'chunked') {
+      res.write('a'.repeat(3000));
+      setImmediate(() => res.end('tail'));
+    } else if (mode === 'close') {
+      res.setHeader('connection', 'close');
+      res.end('bye');
+    } else res.end('ok');
+  });
+  const port = await listen(server);
+  // Raw server: headers and body dribbled one byte at a time; no length, body ends at EOF.
+  const raw = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      const bytes = Buffer.from('HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n\r\nhello');
+      let i = 0;
+      const drip = (): void => {
+        if (i < bytes.length) s.write(bytes.subarray(i, ++i), () => setImmediate(drip));
+        else s.end();
+      };
+      drip();
+    });
+  });
+  const rawPort = await listen(raw);
+  try {
+    for (const m of ['chunked', 'close']) {
+      const r = await runLoad({ url: `http://127.0.0.1:${port}/?m=${m}`, rate: 100, durationSec: 0.3, connections: 2, payloadBytes: 10 });
+      assert.equal(r.ok, 30, `${m}: ${JSON.stringify(r.errors)}`);
+    }
+    const r = await runLoad({ url: `http://127.0.0.1:${rawPort}/`, rate: 20, durationSec: 0.25, connections: 2, payloadBytes: 0 });
+    assert.deepEqual(r.statusCodes, { '201': 5 }, JSON.stringify(r.errors));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    raw.close();
+  }
+});
+
+test('the warm-up runs on the same keep-alive connections as the measured run', async () => {
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.end('ok');
+  });
+  server.on('connection', () => connections++);
+  const port = await listen(server);
+  try {
+    const events: string[] = [];
+    const r = await runLoad({
+      url: `http://127.0.0.1:${port}/`,
+      rate: 200,
+      durationSec: 0.5,
+      connections: 3,
+      payloadBytes: 0,
+      warmupSec: 0.5,
+      onWarmup: (w) => events.push(`warmup ${w.ok}`),
+      onMeasureStart: () => events.push('measure'),
+    });
+    assert.deepEqual(events, ['warmup 100', 'measure']);
+    assert.equal(r.ok, 100);
+    assert.ok(connections >= 1 && connections <= 3, `${connections} connections for 200 requests over a pool of 3`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
