@@ -29,7 +29,7 @@ export type MeasureKey = 'tput-1' | 'tput-4' | 'lat-own-1000' | 'lat-own-4000' |
  *   tput-*:      gbps, proxyCpuPct (100 = one core, client+server side), gbpsPerProxyCore, retransmits, peakRssMB
  *   lat-*:       p50Ms, p90Ms, p99Ms, p999Ms, maxMs, achievedRps, cpuUsPerReq (proxy CPU per request, both sides), peakRssMB
  *   handshakes:  perSecond (observed), serverCpuPct, perCoreSecond (handshakes ÷ server CPU-seconds)
- *   newconns:    perSecond, p50SetupMs, p99SetupMs (connect → first echoed byte), cpuUsPerConn
+ *   newconns:    perSecond, p50SetupMs, p99SetupMs (connect → all 64 bytes echoed back), cpuUsPerConn
  *   idle-pods:   rssMB (after enrolling), rssPerPodMB, pods
  */
 export type ValueKey = string;
