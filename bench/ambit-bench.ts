@@ -330,7 +330,7 @@ async function main(): Promise<void> {
         'lat-h2load-4000': 'as lat-h2load-1000 at 4000 req/s',
         newconns: `new TCP connections from pod A to B's echo port for ${settings.newConnSeconds} s, ${settings.connectConcurrency} in flight, 64 bytes echoed then closed; setup time = connect() → echo received; after a 1 s warm-up (Ambit's HBONE pool is warm)`,
         handshakes: `full TLS 1.3 mTLS handshakes (no resumption) against the system's TLS server in pod B, ${settings.handshakeConcurrency} concurrent, ${settings.handshakeSeconds} s; per core-second = handshakes ÷ server CPU-seconds`,
-        'idle-pods': `${settings.idlePods} extra pods (own netns, identity and certificate) enrolled in the client node's tunnel, no traffic; RSS 2 s after enrolling`,
+        'idle-pods': `a fresh node tunnel process (the data plane: NodeTunnel, as the other measures use; the daemon adds its xDS client and certificate manager) with ${settings.idlePods} pods enrolled (own netns, identity and certificate), no traffic; RSS 2 s after enrolling, and before enrolling`,
       },
       notes: [
         `Systems interleaved round-robin, order rotated each round; medians over ${settings.rounds} rounds with min–max.`,

@@ -10,7 +10,8 @@ import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
 
 export type RunnerRequest =
-  | { type: 'init'; node: string; snapshot: MeshSnapshot; certificate: WorkloadCertificate; pod: { netns: string; ip: string } }
+  /** Without `pod` the tunnel starts with nothing enrolled (the idle-pods measure). */
+  | { type: 'init'; node: string; snapshot: MeshSnapshot; certificate?: WorkloadCertificate; pod?: { netns: string; ip: string } }
   | { type: 'enroll' }
   | { type: 'unenroll' }
   /** Enroll extra pods that carry no traffic (memory per enrolled pod); `snapshot` then lists them too. */
@@ -74,7 +75,7 @@ async function handle(m: RunnerRequest): Promise<void> {
   switch (m.type) {
     case 'init': {
       pod = m.pod;
-      certificates.set(m.certificate.identity, m.certificate);
+      if (m.certificate) certificates.set(m.certificate.identity, m.certificate);
       tunnel = new NodeTunnel({
         snapshot: m.snapshot,
         certificateFor: (identity) => certificates.get(identity) ?? Promise.reject(new Error(`no certificate for ${identity}`)),
@@ -97,7 +98,7 @@ async function handle(m: RunnerRequest): Promise<void> {
         } else if (ev.route === 'hbone') stats.outbound.hbone++;
         else stats.outbound.tcp++;
       });
-      await tunnel.enroll(pod);
+      if (pod) await tunnel.enroll(pod);
       return send({ type: 'ready' });
     }
     case 'enroll':

@@ -153,9 +153,11 @@ export function ambitSystem(opts: AmbitOptions = {}): AmbitSystem {
     },
 
     async idlePods(count) {
-      if (!lab || !runners[0]) throw new Error('ambit: not started');
+      if (!lab) throw new Error('ambit: not started');
       const l = lab;
-      const runner = runners[0];
+      // A fresh tunnel process: the loaded tunnels' RSS says what traffic left behind (their
+      // peak RSS is reported with each measure), not what enrolled pods cost.
+      const runner = new Runner('idle', l.procs, opts.execArgv?.('idle') ?? []);
       const [podA, podB] = pods(l);
       const idle: BenchPod[] = Array.from({ length: count }, (_, i) => ({ name: `idle-${i}`, namespace: 'bench-idle', serviceAccount: `idle-${i}`, node: 'node1', ip: `10.79.1.${i + 10}` }));
       const netns = idle.map((_, i) => `ambitbi-${l.id}-${i}`);
@@ -176,6 +178,7 @@ export function ambitSystem(opts: AmbitOptions = {}): AmbitSystem {
           sh(['ip', '-n', netns[i]!, 'link', 'set', 'lo', 'up']);
           enroll.push({ uid: `bench//Pod/${p.namespace}/${p.name}`, netns: netns[i]!, ip: p.ip, namespace: p.namespace, serviceAccount: p.serviceAccount, certificate: await workloadCertificate(l.certs.ca, p) });
         }
+        await runner.expect({ type: 'init', node: 'idle', snapshot: snapshotOf([podA, podB]) }, 'ready');
         await sleep(1000);
         const rssBeforeMB = rssMB(runner.pid);
         await runner.expect({ type: 'enrollIdle', snapshot: { ...snapshotOf([podA, podB]), workloads: [podA, podB, ...idle].map(workloadOf) }, pods: enroll }, 'ready', 60_000);
@@ -184,6 +187,7 @@ export function ambitSystem(opts: AmbitOptions = {}): AmbitSystem {
         await runner.expect({ type: 'unenrollIdle' }, 'unenrolled', 60_000);
         return { pods: count, rssBeforeMB, rssAfterMB };
       } finally {
+        await runner.close(l.procs);
         for (const ns of netns) deleteNetns(ns);
       }
     },

@@ -7,7 +7,7 @@ import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { clientSettings, keepalive, raiseConnectionWindow, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
 import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { connectHeaders, parseAuthority, type ConnectRequest } from './headers.js';
-import { normalizeSerial } from '../identity/crl.js';
+import { normalizeSerial } from '../identity/serial.js';
 import { clientTlsOptions } from './tls.js';
 
 export type HboneErrorCode = 'HTTP_STATUS' | 'CONNECT_TIMEOUT' | 'TLS' | 'CERT_REVOKED' | 'CONNECTION' | 'STREAM_RESET' | 'BAD_ADDRESS';

@@ -9,7 +9,7 @@ import { keepalive, raiseConnectionWindow, serverSettings, sessionOptions, tuneS
 import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
-import { normalizeSerial } from '../identity/crl.js';
+import { normalizeSerial } from '../identity/serial.js';
 import { peerIdentityIn, serverTlsOptions, trustDomainOf } from './tls.js';
 
 export interface AuthorizeRequest {

@@ -2,6 +2,7 @@
 // against the trusted CA certificates, then the revoked serials become a set the handshake
 // path can test without parsing anything.
 import { fromPem, splitPemCerts, x509 } from './x509.js';
+import { normalizeSerial } from './serial.js';
 
 export interface RevocationList {
   issuer: string;
@@ -11,7 +12,7 @@ export interface RevocationList {
   nextUpdate?: Date;
 }
 
-export const normalizeSerial = (hex: string): string => hex.toLowerCase().replace(/^0+(?=.)/, '');
+export { normalizeSerial };
 
 /** Throws with the reason when the CRL is malformed or not signed by one of the trusted certificates. */
 export async function loadRevocationList(crlPem: string, trustedPem: string): Promise<RevocationList> {
