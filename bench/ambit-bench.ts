@@ -9,7 +9,7 @@
 //   options: --rounds N --systems plain,ambit,... --measures tput-1,lat-own-4000,...
 //            --seconds S (iperf3) --lat-seconds S --no-control-plane --no-report (JSON only)
 //            --md FILE (default BENCHMARKS.md) --out DIR (default bench/results)
-//            --tunnel-args '--cpu-prof --cpu-prof-dir /tmp/prof' (node flags for the two tunnel processes)
+//            --tunnel-args='--cpu-prof --cpu-prof-dir /tmp/prof' (node flags for the tunnel processes; note the =)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,7 +36,21 @@ import { wireguardSystem } from './systems/wireguard.js';
 
 const ALL_MEASURES: MeasureKey[] = ['tput-1', 'tput-4', 'lat-own-1000', 'lat-own-4000', 'lat-h2load-1000', 'lat-h2load-4000', 'newconns', 'handshakes', 'idle-pods'];
 
-const { values: args } = parseArgs({
+/** Bad flags: one line saying what to fix, no stack trace, exit 2. */
+function usageError(msg: string): never {
+  console.error(`ambit bench: ${msg}\nusage: ambit bench [--quick] [--rounds N] [--systems ${SYSTEM_NAMES.join(',')}] [--measures ${ALL_MEASURES.join(',')}] [--seconds S] [--lat-seconds S] [--no-control-plane] [--no-report] [--md FILE] [--out DIR] [--tunnel-args='NODE FLAGS']`);
+  process.exit(2);
+}
+
+const { values: args } = (() => {
+  try {
+    return parseOptions();
+  } catch (e) {
+    return usageError((e as Error).message.split('\n')[0]!);
+  }
+})();
+function parseOptions() {
+  return parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
@@ -50,18 +64,19 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'tunnel-args': { type: 'string' },
   },
-});
+  });
+}
 const quick = args.quick === true;
 const num = (v: string | undefined, def: number, name: string): number => {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (got '${v}')`);
+  if (!Number.isFinite(n) || n <= 0) usageError(`--${name} must be a positive number (got '${v}')`);
   return n;
 };
 const list = <T extends string>(v: string | undefined, all: readonly T[], name: string): T[] => {
   if (v === undefined) return [...all];
   const xs = v.split(',').filter(Boolean) as T[];
-  for (const x of xs) if (!all.includes(x)) throw new Error(`--${name}: unknown '${x}' (expected ${all.join(', ')})`);
+  for (const x of xs) if (!all.includes(x)) usageError(`--${name}: unknown '${x}' (expected ${all.join(', ')})`);
   return xs;
 };
 
