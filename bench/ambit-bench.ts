@@ -219,6 +219,7 @@ async function slot(system: BenchSystem, round: number, quiet: QuietMeter, out: 
         const meter = quiet.start();
         const o = await run({ lab: lab!, system, seconds: 0 });
         const other = meter();
+        if (o.ok) Object.assign(o.values, await system.afterMeasure?.());
         r = { round, system: system.name, measure, ok: o.ok, ...(o.error ? { error: o.error } : {}), values: o.values, otherCpuPct: other, ...(o.evidence ? { evidence: o.evidence } : {}) };
         if (other <= settings.disturbedPct || attempt >= settings.retries) break;
         console.error(`  ${measure}: disturbed (others ${other} % CPU: ${quiet.lastOthers.join(', ')}), repeating`);

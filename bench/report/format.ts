@@ -49,6 +49,9 @@ const VALUE_LABELS: Record<string, string> = {
   rssPerPodMB: 'RSS per pod MB',
   pods: 'pods',
   otherCpuPct: 'other CPU %',
+  rssBeforeMB: 'RSS before enrolling MB',
+  tunnelLoopDelayP99Ms: 'tunnel loop delay p99 ms',
+  tunnelLoopDelayMaxMs: 'tunnel loop delay max ms',
 };
 
 export const valueLabel = (key: string): string => VALUE_LABELS[key] ?? key;

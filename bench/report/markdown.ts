@@ -303,6 +303,14 @@ function caveats(r: BenchReport): string[] {
     const v = r.versions['wireguard-go'];
     out.push(`- wireguard-go${v ? ` (${mdCell(v, 100)})` : ''} is the Debian 12 package: an old userspace build without the offloads (GSO/GRO, batched I/O) of current releases. It stands for "a userspace tunnel", not for kernel WireGuard or current wireguard-go.`);
   }
+  const loops = r.rows.filter((x) => x.system === 'ambit' && x.measure.startsWith('lat-own') && x.values['tunnelLoopDelayMaxMs']);
+  if (loops.length) {
+    const parts = loops.map((x) => `${x.measure.replace('lat-own-', '')} req/s: p99 ${formatValue('tunnelLoopDelayP99Ms', x.values['tunnelLoopDelayP99Ms']!.median)} ms, max ${formatValue('tunnelLoopDelayMaxMs', x.values['tunnelLoopDelayMaxMs']!.median)} ms`);
+    out.push(
+      `- Ambit's tail latency follows its node tunnels' event-loop delay (how late a tunnel got to ready I/O; worse of the two tunnels, median over rounds) — ${parts.join('; ')}. ` +
+        'Each tunnel is one Node event loop sharing 2 cores with the client, the app and the other tunnel, so a busy turn or a descheduled process delays every request queued behind it; the own client counts those from their intended send time, h2load mostly does not.',
+    );
+  }
   const busiest = Math.max(0, ...r.rows.map((x) => x.otherCpuPct?.max ?? 0));
   if (busiest > 0) out.push(`- Other work on the machine during the measurements peaked at ${Math.round(busiest)} % of a core (column "other CPU %" in the details).`);
   return ['## Caveats', '', ...out];

@@ -140,6 +140,15 @@ export function ambitSystem(opts: AmbitOptions = {}): AmbitSystem {
       return { host: lab.b.ip, port: DEFAULT_PORTS.hbone, alpn: ['h2'], serverPids: () => (runners[1]?.pid ? [runners[1].pid] : []) };
     },
 
+    async afterMeasure() {
+      // How late each tunnel's event loop ran during the measure, worst of the two tunnels.
+      const stats = await Promise.all(runners.map((r) => r.stats(true)));
+      return {
+        tunnelLoopDelayP99Ms: Math.max(...stats.map((x) => x.loopDelayMs.p99)),
+        tunnelLoopDelayMaxMs: Math.max(...stats.map((x) => x.loopDelayMs.max)),
+      };
+    },
+
     async verify() {
       if (!before) return 'ambit: verify without enter';
       await sleep(200); // inbound events arrive when the streams close

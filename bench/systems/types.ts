@@ -63,6 +63,8 @@ export interface BenchSystem {
   pids(): { client: number[]; server: number[] };
   /** Full mTLS handshake target in pod B, if the system does TLS handshakes. */
   handshakeTarget?(): HandshakeTarget;
+  /** Extra figures about the system itself after each measure (ambit: its tunnels' event-loop delay). */
+  afterMeasure?(): Promise<Record<string, number>>;
   /** Checked after a slot: an error message if the traffic did not actually go through the system. */
   verify?(): Promise<string | undefined>;
   /** Stops everything it started (idempotent; also called on Ctrl-C). */
