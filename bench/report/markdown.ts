@@ -226,8 +226,8 @@ function targets(r: BenchReport): string[] {
     `${met} of ${r.targets.length} met${unmeasured ? `, ${unmeasured} not measured` : ''}. Judged on Ambit’s medians in this run.`,
     '',
     ...mdTable(
-      ['Issue', 'Target', 'Want', 'Got', 'Result'],
-      r.targets.map((t) => [t.issue, mdCell(t.name), mdCell(t.want), mdCell(t.got), verdict(t.met)]),
+      ['Issue', 'Target', 'Want', 'Got', 'Result', 'Others in this run (same figure)'],
+      r.targets.map((t) => [t.issue, mdCell(t.name), mdCell(t.want), mdCell(t.got), verdict(t.met), mdCell(t.others ?? '–')]),
     ),
   ];
 }

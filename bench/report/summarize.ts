@@ -143,7 +143,13 @@ function judge(rows: Row[], s: Spec): Target {
   const shortfall = achieved !== undefined && s.rate !== undefined && achieved < 0.95 * s.rate ? `; Ambit achieved only ${formatValue('achievedRps', achieved)} of ${s.rate} req/s` : '';
   if (s.peer === undefined) {
     const met = s.atMost ? mine.value <= s.limit : mine.value >= s.limit;
-    return { ...base, got: show(s.key, mine.value) + shortfall, met };
+    const others = [...new Set(rows.map((r) => r.system))]
+      .filter((sys) => sys !== 'ambit')
+      .flatMap((sys) => {
+        const o = lookup(rows, sys, s.measure, s.key);
+        return o.kind === 'value' ? [`${systemLabel(sys)} ${show(s.key, o.value)}`] : [];
+      });
+    return { ...base, got: show(s.key, mine.value) + shortfall, met, ...(others.length ? { others: others.join(' · ') } : {}) };
   }
   const peer = lookup(rows, s.peer, s.measure, s.key);
   if (peer.kind !== 'value') return { ...base, got: `Ambit ${show(s.key, mine.value)}; ${peer.reason}`, met: 'not measured' };

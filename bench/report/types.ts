@@ -71,6 +71,8 @@ export interface Target {
   /** The measured figure it is judged on, as text (e.g. '0.82× stunnel'). */
   got: string;
   met: boolean | 'not measured';
+  /** For an absolute target: the same figure for the other systems in this run (what is reachable here). */
+  others?: string;
 }
 
 export interface BenchReport {

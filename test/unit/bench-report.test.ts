@@ -161,6 +161,10 @@ describe('bench report: targets', () => {
     assert.equal(target(ts, 'tunnel CPU').got, '75 µs/req');
     assert.equal(target(ts, 'node tunnel RSS').met, true); // 56 MB
     assert.equal(target(ts, 'new connections').met, false); // 4200/s
+    // Absolute targets show what the other systems reached on the same machine.
+    assert.equal(target(ts, 'new connections').others, 'plain TCP 20,000/s · stunnel 6,000/s');
+    assert.equal(target(ts, 'tunnel CPU').others, 'stunnel 150 µs/req');
+    assert.equal(target(ts, 'one-stream').others, undefined);
     assert.deepEqual(new Set(ts.map((t) => t.issue)), new Set(['#5', '#6']));
   });
 
