@@ -51,13 +51,16 @@ export async function measureLatencyOwn(ctx: MeasureContext): Promise<MeasureOut
     );
     type Report = { requests: number; ok: number; non2xx: number; errors: { total: number; byKind: Record<string, number> }; achievedRate: number; latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number } };
     let rep: Report;
+    let clientLoop: { p99: number; max: number } | undefined;
     try {
-      rep = (JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { report: Report }).report;
+      const out = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { report: Report; clientLoopDelayMs?: { p99: number; max: number } };
+      rep = out.report;
+      clientLoop = out.clientLoopDelayMs;
     } catch {
       return failed(`load client ${brief(r)}`);
     }
     const l = rep.latencyMs;
-    const values = { p50Ms: l.p50, p90Ms: l.p90, p99Ms: l.p99, p999Ms: l.p999, maxMs: l.max, achievedRps: Math.round(rep.achievedRate), requests: rep.requests, errors: rep.errors.total + rep.non2xx, ...usageValues(used, rep.requests) };
+    const values = { p50Ms: l.p50, p90Ms: l.p90, p99Ms: l.p99, p999Ms: l.p999, maxMs: l.max, achievedRps: Math.round(rep.achievedRate), requests: rep.requests, errors: rep.errors.total + rep.non2xx, ...usageValues(used, rep.requests), ...(clientLoop ? { clientLoopDelayP99Ms: clientLoop.p99, clientLoopDelayMaxMs: clientLoop.max } : {}) };
     if (r.code !== 0 || rep.errors.total > 0 || rep.non2xx > 0) return { ok: false, error: `${rep.errors.total} errors ${JSON.stringify(rep.errors.byKind)}, ${rep.non2xx} non-2xx (exit ${r.code})`, values };
     return { ok: true, values };
   } catch (e) {

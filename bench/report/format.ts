@@ -52,6 +52,8 @@ const VALUE_LABELS: Record<string, string> = {
   rssBeforeMB: 'RSS before enrolling MB',
   tunnelLoopDelayP99Ms: 'tunnel loop delay p99 ms',
   tunnelLoopDelayMaxMs: 'tunnel loop delay max ms',
+  clientLoopDelayP99Ms: 'client loop delay p99 ms',
+  clientLoopDelayMaxMs: 'client loop delay max ms',
 };
 
 export const valueLabel = (key: string): string => VALUE_LABELS[key] ?? key;

@@ -305,10 +305,15 @@ function caveats(r: BenchReport): string[] {
   }
   const loops = r.rows.filter((x) => x.system === 'ambit' && x.measure.startsWith('lat-own') && x.values['tunnelLoopDelayMaxMs']);
   if (loops.length) {
-    const parts = loops.map((x) => `${x.measure.replace('lat-own-', '')} req/s: p99 ${formatValue('tunnelLoopDelayP99Ms', x.values['tunnelLoopDelayP99Ms']!.median)} ms, max ${formatValue('tunnelLoopDelayMaxMs', x.values['tunnelLoopDelayMaxMs']!.median)} ms`);
+    const med = (x: Row, k: string): string => (x.values[k] ? `${formatValue(k, x.values[k].median)} ms` : '–');
+    const parts = loops.map(
+      (x) =>
+        `at ${x.measure.replace('lat-own-', '')} req/s p99 ${med(x, 'p99Ms')}; tunnels' event loops late by p99 ${med(x, 'tunnelLoopDelayP99Ms')}, max ${med(x, 'tunnelLoopDelayMaxMs')}; ` +
+        `the client's by p99 ${med(x, 'clientLoopDelayP99Ms')}, max ${med(x, 'clientLoopDelayMaxMs')}`,
+    );
     out.push(
-      `- Ambit's tail latency follows its node tunnels' event-loop delay (how late a tunnel got to ready I/O; worse of the two tunnels, median over rounds) — ${parts.join('; ')}. ` +
-        'Each tunnel is one Node event loop sharing 2 cores with the client, the app and the other tunnel, so a busy turn or a descheduled process delays every request queued behind it; the own client counts those from their intended send time, h2load mostly does not.',
+      `- Where Ambit's latency tail comes from (medians over rounds; loop delay sampled every 10 ms, worse of the two tunnels): ${parts.join('; ')}. ` +
+        'A tail well above these loop delays is queueing outside those event loops: in the app server, the kernel, or CPU scheduling with the client, the app and two tunnel processes sharing the cores.',
     );
   }
   const busiest = Math.max(0, ...r.rows.map((x) => x.otherCpuPct?.max ?? 0));

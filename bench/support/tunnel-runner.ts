@@ -130,7 +130,7 @@ async function handle(m: RunnerRequest): Promise<void> {
       stats.enrolled = tunnel?.enrolled() ?? [];
       stats.rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);
       // The histogram holds the whole timer interval; the delay is what exceeds the resolution.
-      const ms = (ns: number): number => Math.max(0, Math.round(ns / 1e4) / 100 - LOOP_RESOLUTION_MS);
+      const ms = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - LOOP_RESOLUTION_MS * 100) / 100);
       stats.loopDelayMs = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
       if (m.reset) loop.reset();
       return send({ type: 'stats', stats });
