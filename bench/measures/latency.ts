@@ -96,12 +96,15 @@ export async function measureLatencyH2load(ctx: MeasureContext): Promise<Measure
       return failed(`h2load wrote no log: ${brief(r)}`);
     }
     // Each line: start time (µs since epoch) \t status \t latency (µs).
+    // A line without an HTTP status (≤ 0) is a request h2load cut off when -D ran out: not an
+    // answer at all, so neither a latency nor a non-2xx; h2load's own summary says if it failed.
     const lat: number[] = [];
     let bad = 0;
     for (const line of lines) {
       const [, status, us] = line.split('\t');
-      if (Number(status) >= 200 && Number(status) < 300) lat.push(Number(us));
-      else bad++;
+      const code = Number(status);
+      if (code >= 200 && code < 300) lat.push(Number(us));
+      else if (code >= 100) bad++;
     }
     const summary = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(r.stdout);
     const failedN = summary ? Number(summary[5]) + Number(summary[6]) + Number(summary[7]) : 0;
