@@ -313,7 +313,8 @@ function caveats(r: BenchReport): string[] {
     );
     out.push(
       `- Where Ambit's latency tail comes from (medians over rounds; loop delay sampled every 10 ms, worse of the two tunnels): ${parts.join('; ')}. ` +
-        'A tail well above these loop delays is queueing outside those event loops: in the app server, the kernel, or CPU scheduling with the client, the app and two tunnel processes sharing the cores.',
+        'A tail well above these loop delays is queueing outside those event loops: in the client’s pool (once round trips take longer than connections ÷ rate, e.g. 16 ÷ 4000/s = 4 ms, requests wait for a free connection, and the own client counts that wait while h2load does not), ' +
+          'in the app server, the kernel, or CPU scheduling with the client, the app and two tunnel processes sharing the cores.',
     );
   }
   const busiest = Math.max(0, ...r.rows.map((x) => x.otherCpuPct?.max ?? 0));
