@@ -7,15 +7,14 @@
 // a CONNECT per connection for the node tunnel).
 // Prints a line `measure` when the measured run starts (the parent samples CPU counters there),
 // then {"warmup": {...}, "clientLoopDelayMs": {p99, max}, "report": LoadReport}; exit 1 if the measured run had errors.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { runLoad, type LoadOptions, type PhaseResult } from '../../src/apps/load.js';
+import { LoopDelay } from './loop-delay.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions & { warmupSec: number };
 let warm: PhaseResult | undefined;
 // The client's own lateness: a descheduled or busy client delays its sends, and the latency
 // it reports (from the intended send time) includes that, whatever the system under test did.
-const LOOP_RESOLUTION_MS = 10;
-const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+const loop = new LoopDelay();
 const report = await runLoad({
   ...opts,
   onWarmup: (w) => (warm = w),
@@ -24,9 +23,8 @@ const report = await runLoad({
     process.stdout.write('measure\n');
   },
 });
-loop.disable();
-const late = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - LOOP_RESOLUTION_MS * 100) / 100);
-const clientLoopDelayMs = { p99: late(loop.percentile(99)), max: late(loop.max) };
+const { p99, max } = loop.read();
+const clientLoopDelayMs = { p99, max };
 const warmup = warm && { requests: warm.issued, ok: warm.ok, errors: warm.errors, p99Ms: Math.round(warm.hist.percentile(99)) / 1000 };
 process.stdout.write(`${JSON.stringify({ warmup, clientLoopDelayMs, report })}\n`);
 process.exit(report.errors.total === 0 && report.non2xx === 0 ? 0 : 1);

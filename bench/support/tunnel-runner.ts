@@ -4,10 +4,10 @@
 // certificate (PEMs never touch the disk); the runner builds a real NodeTunnel, enrolls the pod
 // and answers 'ready'. The parent can unenroll/enroll the pod between measurements (so other
 // systems can use the same pods uncaptured), ask for counters, and close it.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MeshSnapshot } from '../../src/api/types.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
+import { LoopDelay, type LoopDelayMs } from './loop-delay.js';
 
 export type RunnerRequest =
   /** Without `pod` the tunnel starts with nothing enrolled (the idle-pods measure). */
@@ -39,7 +39,7 @@ export interface RunnerStats {
   lastErrors: string[];
   rssMB: number;
   /** Event-loop delay since the last reset (ms): how long ready I/O could wait for this tunnel. */
-  loopDelayMs: { p50: number; p99: number; max: number };
+  loopDelayMs: LoopDelayMs;
 }
 
 export type RunnerReply = { type: 'ready' } | { type: 'unenrolled' } | { type: 'stats'; stats: RunnerStats } | { type: 'error'; message: string };
@@ -53,11 +53,7 @@ let pod: { netns: string; ip: string } | undefined;
 const certificates = new Map<string, WorkloadCertificate>();
 let idle: IdlePod[] = [];
 const stats: RunnerStats = { enrolled: [], inbound: { ok: 0, errored: 0, refused: 0, bytesIn: 0, bytesOut: 0 }, outbound: { hbone: 0, tcp: 0, failed: 0 }, lastErrors: [], rssMB: 0, loopDelayMs: { p50: 0, p99: 0, max: 0 } };
-// 10 ms sampling: a 1 ms timer woke each tunnel 1000 times a second (strace: a third of its
-// epoll_wait calls at 1k req/s), CPU taken from the system being measured. Stalls that matter
-// for the tail are longer than that.
-const LOOP_RESOLUTION_MS = 10;
-const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+const loop = new LoopDelay();
 loop.enable();
 const noteError = (e: string): void => {
   stats.lastErrors.push(e);
@@ -129,10 +125,7 @@ async function handle(m: RunnerRequest): Promise<void> {
     case 'stats': {
       stats.enrolled = tunnel?.enrolled() ?? [];
       stats.rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);
-      // The histogram holds the whole timer interval; the delay is what exceeds the resolution.
-      const ms = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - LOOP_RESOLUTION_MS * 100) / 100);
-      stats.loopDelayMs = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
-      if (m.reset) loop.reset();
+      stats.loopDelayMs = loop.read(m.reset);
       return send({ type: 'stats', stats });
     }
     case 'close':
