@@ -89,7 +89,7 @@ export async function demoCommand(ctx: Ctx, _args: string[]): Promise<number> {
   ambit${flag} scale deployment/echo -n ${NS} --replicas 4 && ambit${flag} get endpoints -n ${NS}
   ambit${flag} logs <echo-pod> -n ${NS}
   less ${clusterPaths(ctx.cluster).logs}/node1-tunnel.log   what a node tunnel did (enrollment, HBONE tunnels, denials)
-  ambit bench --quick                           the mesh vs plain TCP, stunnel, haproxy, wireguard-go: same path, same run
+  ambit bench --quick                        the mesh vs plain TCP, stunnel, haproxy, wireguard-go: same path, same run
   KUBECONFIG=${clusterPaths(ctx.cluster).kubeconfig} kubectl get pods -A
   ambit${flag} cluster down                         remove every namespace, link and process
 `);
