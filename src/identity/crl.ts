@@ -6,13 +6,11 @@ import { normalizeSerial } from './serial.js';
 
 export interface RevocationList {
   issuer: string;
-  /** Lower-case hex without leading zeros (normalizeSerial). */
+  /** Lower-case hex without leading zeros (identity/serial.ts normalizeSerial). */
   serials: Set<string>;
   thisUpdate: Date;
   nextUpdate?: Date;
 }
-
-export { normalizeSerial };
 
 /** Throws with the reason when the CRL is malformed or not signed by one of the trusted certificates. */
 export async function loadRevocationList(crlPem: string, trustedPem: string): Promise<RevocationList> {

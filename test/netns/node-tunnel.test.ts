@@ -16,7 +16,7 @@ import { CertificateAuthority } from '../../src/ca/authority.js';
 import type { TunnelInfo } from '../../src/hbone/server.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import type { ConnectionClosed } from '../../src/node/connections.js';
-import { normalizeSerial } from '../../src/identity/crl.js';
+import { normalizeSerial } from '../../src/identity/serial.js';
 import { NodeTunnel } from '../../src/node/tunnel.js';
 import { workload } from '../unit/support/xds-fixtures.js';
 import { hasTool, isRoot, run, runAsync } from '../../src/platform/exec.js';
