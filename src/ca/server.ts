@@ -9,6 +9,7 @@
 // counted; keys and tokens never are.
 import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_CLUSTER_ID } from '../identity/cluster-id.js';
 import { parseSpiffeId, type SpiffeId } from '../identity/spiffe.js';
 import type { Logger } from '../lib/log.js';
 import type { Counter, MetricsRegistry } from '../lib/metrics.js';
@@ -27,7 +28,7 @@ const SERVER_CERT_TTL_S = 365 * 24 * 3600;
 const MAX_CSR_BYTES = 64 * 1024;
 const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
 
-export type RefusalReason = 'unauthenticated' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'bad_csr' | 'bad_ttl';
+export type RefusalReason = 'unauthenticated' | 'unknown_cluster' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'bad_csr' | 'bad_ttl';
 
 /** A refused request: gRPC status, a metrics reason, and a message saying what to do. */
 class Refusal extends Error {
@@ -72,6 +73,12 @@ export interface CaServerOptions {
   log: Logger;
   /** More services on the same port (istiod serves xDS next to the CA on :15012). */
   registerServices?: (server: grpc.Server) => void;
+  /**
+   * The cluster this CA serves (istiod's CLUSTER_ID; default "Kubernetes"). A caller's
+   * `clusterid` must be this one or absent, as istiod's kube JWT authenticator requires when
+   * it has no remote cluster to validate the token against.
+   */
+  clusterId?: string;
   /** Largest request accepted (default 1 MiB; xDS reconnects carry initial_resource_versions). */
   maxReceiveMessageBytes?: number;
 }
@@ -81,6 +88,15 @@ function bearer(md: grpc.Metadata): string | undefined {
   const s = typeof v === 'string' ? v : v?.toString('utf8');
   const m = s ? /^bearer\s+(\S+)\s*$/i.exec(s) : null;
   return m?.[1];
+}
+
+/**
+ * istiod's ExtractClusterID: the single `clusterid` value; none or several mean "not sent".
+ * Node's HTTP/2 joins a repeated header with ", " before grpc-js sees it, so split it again.
+ */
+export function claimedClusterId(md: grpc.Metadata): string {
+  const values = md.get('clusterid').flatMap((v) => (typeof v === 'string' ? v : v.toString('utf8')).split(',').map((s) => s.trim()));
+  return values.length === 1 ? values[0]! : '';
 }
 
 function tokenIn(token: string | undefined, allowed: string[]): boolean {
@@ -189,13 +205,24 @@ export class CaServer {
       throw e;
     }
     metrics.success.inc();
-    log(`ca: issued ${identity} to node ${node} serial ${issued.serial} notAfter ${issued.notAfter.toISOString()}`);
+    const cluster = claimedClusterId(call.metadata);
+    log(`ca: issued ${identity} to node ${node} serial ${issued.serial} notAfter ${issued.notAfter.toISOString()}${cluster ? ` clusterid ${cluster}` : ''}`);
     return { cert_chain: issued.chain };
   }
 
   #authenticate(md: grpc.Metadata): string {
     const token = bearer(md);
     if (!token) throw new Refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'no bearer token: send `authorization: Bearer <node token>` (the ca-token ambit cluster up wrote for the node)');
+    // istiod picks the cluster to validate the token in by `clusterid`; an unknown one fails authentication.
+    const cluster = claimedClusterId(md);
+    const ours = this.#opts.clusterId ?? DEFAULT_CLUSTER_ID;
+    if (cluster !== '' && cluster !== ours) {
+      throw new Refusal(
+        grpc.status.UNAUTHENTICATED,
+        'unknown_cluster',
+        `clusterid '${cluster.slice(0, 64)}' is not this CA's cluster '${ours}': set CLUSTER_ID (or ISTIO_META_CLUSTER_ID) on the node tunnel to '${ours}'`,
+      );
+    }
     try {
       return this.#opts.nodeAuth.verifyNodeToken(token);
     } catch (e) {
@@ -210,7 +237,7 @@ export class CaServer {
     const identity = stringValue(call.request?.metadata?.fields?.[IMPERSONATED_IDENTITY]) ?? '-';
     if (e instanceof Refusal) {
       metrics.refusals.inc({ reason: e.reason });
-      if (e.reason === 'unauthenticated') metrics.authnFailure.inc();
+      if (e.reason === 'unauthenticated' || e.reason === 'unknown_cluster') metrics.authnFailure.inc();
       if (e.reason === 'bad_csr') metrics.csrParsingErr.inc();
       log(`ca: refused ${identity} to node ${node} at ${call.getPeer()} (${e.reason}): ${e.message}`);
       return { code: e.status, details: e.message };

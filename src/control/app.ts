@@ -24,6 +24,7 @@ import { NodeAuthority } from '../ca/node-auth.js';
 import { NodePods } from '../ca/node-pods.js';
 import { TrustPublisher } from '../ca/publisher.js';
 import { caMetrics, CaServer } from '../ca/server.js';
+import { DEFAULT_CLUSTER_ID } from '../identity/cluster-id.js';
 import type { Logger } from '../lib/log.js';
 import { MetricsRegistry } from '../lib/metrics.js';
 import { XdsServer } from '../xds/server.js';
@@ -136,7 +137,7 @@ async function startCa(ca: CaConfig, cfg: ControlPlaneConfig, baseUrl: string, t
   const xds = new XdsServer({ nodeAuth, metrics, log: cfg.log });
   // Its own API client, so 50,000 pod events do not queue behind the CA's watches.
   const meshClient = new KubeClient({ baseUrl, token, ca: cfg.tls.ca });
-  const mesh = new MeshController({ client: meshClient, xds, clusterId: 'Kubernetes', trustDomain: ca.trustDomain, log: cfg.log });
+  const mesh = new MeshController({ client: meshClient, xds, clusterId: DEFAULT_CLUSTER_ID, trustDomain: ca.trustDomain, log: cfg.log });
   let server: CaServer | undefined;
   try {
     await publisher.start();
@@ -150,6 +151,7 @@ async function startCa(ca: CaConfig, cfg: ControlPlaneConfig, baseUrl: string, t
       pods: new NodePods(client, cfg.log),
       adminTokens: cfg.tokens.filter((t) => t.role === 'admin').map((t) => t.token),
       metrics: caMetrics(metrics),
+      clusterId: DEFAULT_CLUSTER_ID,
       port: ca.port,
       onChange: () => publisher.publish(),
       log: cfg.log,

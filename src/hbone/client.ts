@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { clientSettings, keepalive, raiseConnectionWindow, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
+import { parseBaggage, type Baggage } from './baggage.js';
 import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { connectHeaders, parseAuthority, type ConnectRequest } from './headers.js';
 import { normalizeSerial } from '../identity/serial.js';
@@ -106,6 +107,10 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   return session;
 }
 
+const responseBaggage = new WeakMap<http2.ClientHttp2Stream, Baggage>();
+/** The peer's `baggage` from the 200 of this CONNECT stream (the destination workload, spec §2.5); undefined without one. */
+export const responseBaggageOf = (s: http2.ClientHttp2Stream): Baggage | undefined => responseBaggage.get(s);
+
 /** Sends one CONNECT; resolves with the stream after a 200, else rejects with the status. */
 export function sendConnect(session: http2.ClientHttp2Session, req: ConnectRequest): Promise<http2.ClientHttp2Stream> {
   return new Promise((resolve, reject) => {
@@ -123,6 +128,7 @@ export function sendConnect(session: http2.ClientHttp2Session, req: ConnectReque
       const status = Number(headers[':status']);
       if (status === 200) {
         settled = true;
+        if (headers['baggage'] !== undefined) responseBaggage.set(stream, parseBaggage(headers['baggage']));
         resolve(stream);
       } else {
         fail(new HboneError(`CONNECT ${req.authority}: HTTP ${status}`, 'HTTP_STATUS', status));

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type http2 from 'node:http2';
 import net from 'node:net';
+import { formatBaggage, type Baggage } from './baggage.js';
 
 export interface HboneTarget {
   /** IP literal, without brackets. */
@@ -58,29 +59,12 @@ export function formatAuthority(ip: string, port: number): string {
   return net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-/** Peer metadata for telemetry (§2.4 baggage); empty values are omitted. */
-export interface Baggage {
-  clusterName?: string;
-  namespace?: string;
-  workloadType?: 'deployment' | 'cronjob' | 'pod' | 'job';
-  workloadName?: string;
-  serviceName?: string;
-  serviceVersion?: string;
-  region?: string;
-  zone?: string;
-}
-
-export function formatBaggage(b: Baggage): string {
-  const kv: [string, string | undefined][] = [
-    ['k8s.cluster.name', b.clusterName],
-    ['k8s.namespace.name', b.namespace],
-    [b.workloadType ? `k8s.${b.workloadType}.name` : '', b.workloadType ? b.workloadName : undefined],
-    ['service.name', b.serviceName],
-    ['service.version', b.serviceVersion],
-    ['cloud.region', b.region],
-    ['cloud.availability_zone', b.zone],
-  ];
-  return kv.filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(',');
+/**
+ * RFC 7239 `forwarded` as ztunnel writes it: `for="<ip>:<port>"`, always quoted (a port makes
+ * quoting mandatory) with IPv6 in brackets, then `;host=<service hostname>` when there is one.
+ */
+export function formatForwarded(client: { ip: string; port: number }, host?: string): string {
+  return `for="${formatAuthority(client.ip, client.port)}"${host ? `;host=${host}` : ''}`;
 }
 
 /** W3C traceparent, random per connection: it traces tunnels, not app requests (§2.4). */
@@ -92,8 +76,8 @@ export interface ConnectRequest {
   /** `<ip>:<port>`: the pod IP and target port, or the original destination via a waypoint. */
   authority: string;
   baggage?: Baggage;
-  /** The app client's address (`ip:port`) for `forwarded: for=`. */
-  forwardedFor?: string;
+  /** The app client's address for `forwarded: for=`. */
+  forwardedFor?: { ip: string; port: number };
   /** Service hostname when the app dialled a service (`forwarded: ;host=`). */
   forwardedHost?: string;
   traceparent?: string;
@@ -106,7 +90,7 @@ export function connectHeaders(req: ConnectRequest): http2.OutgoingHttpHeaders {
   const h: http2.OutgoingHttpHeaders = { ':method': 'CONNECT', ':authority': req.authority };
   const baggage = req.baggage ? formatBaggage(req.baggage) : '';
   if (baggage) h['baggage'] = baggage;
-  if (req.forwardedFor) h['forwarded'] = `for="${req.forwardedFor}"${req.forwardedHost ? `;host=${req.forwardedHost}` : ''}`;
+  if (req.forwardedFor) h['forwarded'] = formatForwarded(req.forwardedFor, req.forwardedHost);
   h['traceparent'] = req.traceparent ?? newTraceparent();
   if (req.forwardedNetwork) h['x-forwarded-network'] = req.forwardedNetwork;
   return h;

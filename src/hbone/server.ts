@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { keepalive, raiseConnectionWindow, serverSettings, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
 import { handshakeStart, publishHandshake } from './handshake-events.js';
+import { parseBaggage, type Baggage } from './baggage.js';
 import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
 import { normalizeSerial } from '../identity/serial.js';
@@ -35,6 +36,28 @@ export interface UpstreamContext {
   signal: AbortSignal;
   /** The CONNECT request's headers (forwarded, baggage, traceparent) for telemetry. */
   headers: http2.IncomingHttpHeaders;
+  peer: PeerTelemetry;
+}
+
+/** What the client says about itself on the CONNECT (spec §2.4), for labels when its IP is unknown here. */
+export interface PeerTelemetry {
+  /** Its `baggage`, parsed defensively (empty when absent or unusable). */
+  baggage: Baggage;
+  /** `x-forwarded-network` (the inner CONNECT of double HBONE), capped at 256 characters. */
+  forwardedNetwork?: string;
+}
+
+/** Never throws: a malformed header only loses telemetry. */
+export function peerTelemetry(headers: http2.IncomingHttpHeaders): PeerTelemetry {
+  let baggage: Baggage = {};
+  try {
+    baggage = parseBaggage(headers['baggage']);
+  } catch {
+    // keep it empty
+  }
+  const fwd = headers['x-forwarded-network'];
+  const network = (Array.isArray(fwd) ? fwd[0] : fwd)?.slice(0, 256);
+  return network ? { baggage, forwardedNetwork: network } : { baggage };
 }
 
 export interface HboneServerOptions {
@@ -46,6 +69,11 @@ export interface HboneServerOptions {
    * through (a waypoint "sandwich" or application tunnel). Without it such requests get 400.
    */
   acceptAuthority?(dst: HboneTarget, localAddr: string): boolean;
+  /**
+   * The `baggage` for the 200 (the destination workload, spec §2.5; ztunnel's
+   * ENABLE_RESPONSE_BAGGAGE). Refusals carry none. A throw or an unsendable value just omits it.
+   */
+  responseBaggage?(dst: HboneTarget): string | undefined;
   keepalive?: KeepaliveOptions;
   handshakeTimeoutMs?: number;
 }
@@ -66,6 +94,8 @@ export interface TunnelInfo {
   reason?: string;
   bytesIn: number;
   bytesOut: number;
+  /** What the client said about itself in the request's headers. */
+  peer?: PeerTelemetry;
 }
 
 export interface HboneServerEvents {
@@ -244,11 +274,23 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     }
   }
 
+  #okHeaders(dst: HboneTarget): http2.OutgoingHttpHeaders {
+    let baggage: string | undefined;
+    try {
+      baggage = this.#opts.responseBaggage?.(dst);
+    } catch {
+      baggage = undefined; // telemetry never fails a tunnel
+    }
+    // Printable ASCII only: anything else would make respond() throw.
+    return baggage && /^[\x20-\x7e]+$/.test(baggage) ? { ':status': 200, baggage } : { ':status': 200 };
+  }
+
   async #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, peerIdentity: string, socket: tls.TLSSocket): Promise<void> {
     const srcAddr = socket.remoteAddress ?? '';
     const rawAuthority = headers[':authority'] ?? '';
     const authority = rawAuthority.slice(0, 256); // for events: a hostile one may be 64 KiB
-    const info = (status: number, reason?: string): TunnelInfo => ({ peerIdentity, srcAddr, dst: authority, status, reason, bytesIn: 0, bytesOut: 0 });
+    const peer = peerTelemetry(headers);
+    const info = (status: number, reason?: string): TunnelInfo => ({ peerIdentity, srcAddr, dst: authority, status, reason, bytesIn: 0, bytesOut: 0, peer });
     const refuse = (status: number, reason: string): void => {
       try {
         if (!stream.closed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
@@ -291,7 +333,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     let upstream: net.Socket;
     this.#pendingUpstreams++;
     try {
-      upstream = await untilAborted(this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal, headers }), ac.signal);
+      upstream = await untilAborted(this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal, headers, peer }), ac.signal);
     } catch (e) {
       if (ac.signal.aborted) return; // the client reset the stream: nothing to answer
       return refuse(503, `upstream connect: ${(e as Error).message}`); // §2.5: CONNECT failure
@@ -305,7 +347,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     }
     tuneSocket(upstream);
     try {
-      stream.respond({ ':status': 200 });
+      stream.respond(this.#okHeaders(dst));
     } catch {
       upstream.destroy(); // the session died between the check and the answer
       return;

@@ -3,6 +3,7 @@
 // metadata.ImpersonatedIdentity. Each call uses a fresh P-256 key that never leaves this process.
 import { webcrypto } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_CLUSTER_ID } from './cluster-id.js';
 import { istioCertificateService, type IstioCertificateRequest, type IstioCertificateResponse } from './ca-proto.js';
 import { certFacts, createCsr, exportPrivateKeyPem, generateKeyPair, splitPemCerts, x509 } from './x509.js';
 
@@ -51,7 +52,7 @@ export interface CaClientOptions {
   token: () => string;
   /** Name verified in the CA's certificate (ALT_CA_HOSTNAME); default istiod.istio-system.svc. */
   servername?: string;
-  /** Sent as the `clusterid` header when set. */
+  /** Sent as the `clusterid` header next to the token, as ztunnel does; default "Kubernetes". */
   clusterId?: string;
   /** Per-call deadline; default 10 s. */
   timeoutMs?: number;
@@ -87,7 +88,7 @@ export class CaClient implements CertificateFetcher {
   #call(identity: string, req: IstioCertificateRequest): Promise<IstioCertificateResponse> {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${this.opts.token()}`);
-    if (this.opts.clusterId) md.set('clusterid', this.opts.clusterId);
+    md.set('clusterid', this.opts.clusterId || DEFAULT_CLUSTER_ID);
     const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
     const m = this.#method;
     return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 // One record per proxied connection, the single source for metrics, the access log and the
 // admin connection list (spec §8). Plain data, so it can cross worker threads. Pure.
 import type { Service, Workload } from '../api/types.js';
+import type { Baggage } from '../hbone/baggage.js';
 import { spiffeIdOf } from './state.js';
 
 /** ztunnel's response flags (spec §8.1); '-' means none. */
@@ -16,6 +17,11 @@ export interface PeerMeta {
   canonicalService?: string;
   canonicalRevision?: string;
   cluster?: string;
+  /**
+   * The *_app label when it is not the canonical service: for a peer known only from its
+   * baggage ztunnel reports its workload name there (metrics.rs with_derived_source).
+   */
+  app?: string;
 }
 
 export interface ConnectionRecord {
@@ -48,9 +54,25 @@ export interface ConnectionClosed extends ConnectionRecord {
   error?: string;
 }
 
-/** The workload fields telemetry labels need, from a pushed Workload (or just the address). */
-export function peerMeta(addr: string, w?: Workload, identity?: string): PeerMeta {
+/**
+ * The workload fields telemetry labels need, from a pushed Workload; for a peer not in our
+ * config, from what it said in its baggage (ztunnel: local state wins over baggage); else just
+ * the address.
+ */
+export function peerMeta(addr: string, w?: Workload, identity?: string, baggage?: Baggage): PeerMeta {
   const id = identity ?? (w ? spiffeIdOf(w) : undefined);
+  if (!w && baggage && Object.keys(baggage).length > 0) {
+    return {
+      addr,
+      ...(id ? { identity: id } : {}),
+      ...(baggage.workloadName ? { workload: baggage.workloadName } : {}),
+      ...(baggage.namespace ? { namespace: baggage.namespace } : {}),
+      ...(baggage.serviceName ? { canonicalService: baggage.serviceName } : {}),
+      ...(baggage.serviceVersion ? { canonicalRevision: baggage.serviceVersion } : {}),
+      ...(baggage.clusterName ? { cluster: baggage.clusterName } : {}),
+      app: baggage.workloadName ?? '',
+    };
+  }
   if (!w) return { addr, ...(id ? { identity: id } : {}) };
   return {
     addr,
@@ -60,6 +82,20 @@ export function peerMeta(addr: string, w?: Workload, identity?: string): PeerMet
     canonicalService: w.canonicalName,
     canonicalRevision: w.canonicalRevision,
     cluster: w.clusterId,
+  };
+}
+
+/** What we say about a workload in baggage (ztunnel Workload::baggage: workload_name, no fallback). */
+export function baggageOf(w: Workload | undefined): Baggage | undefined {
+  if (!w) return undefined;
+  return {
+    clusterName: w.clusterId,
+    namespace: w.namespace,
+    workloadType: w.workloadType?.toLowerCase() as NonNullable<Baggage['workloadType']>,
+    workloadName: w.workloadName,
+    serviceName: w.canonicalName,
+    serviceVersion: w.canonicalRevision,
+    ...(w.locality ? { region: w.locality.region, zone: w.locality.zone } : {}),
   };
 }
 

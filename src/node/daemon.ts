@@ -27,6 +27,8 @@ export interface NodeTunnelDaemonConfig {
   /** The node agent's enrollment socket. */
   zdsSocket: string;
   trustDomain: string;
+  /** Sent to the CA as `clusterid` (CLUSTER_ID; default "Kubernetes"). */
+  clusterId?: string;
   /** Lifetime asked for workload certificates (ztunnel's SECRET_TTL; default 24 h). */
   certTtlSeconds?: number;
   /** The CA's CRL (Istio: CRL_PATH, from the istio-ca-crl ConfigMap); watched, enforced on change. */
@@ -85,7 +87,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   const { log } = cfg;
   const readRoots = (): string => fs.readFileSync(cfg.rootsFile, 'utf8');
   const readToken = (): string => fs.readFileSync(cfg.tokenFile, 'utf8').trim();
-  const ca = new CaClient({ address: cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME });
+  const ca = new CaClient({ address: cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME, ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}) });
   const certs = new CertManager(ca, cfg.certTtlSeconds !== undefined ? { ttlSeconds: cfg.certTtlSeconds } : {});
   certs.on('fetchFailed', (id, e) => log(`certificate for ${id}: ${e.message}`));
   const empty = { workloads: [], services: [], authorizations: [] };

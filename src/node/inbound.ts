@@ -1,12 +1,14 @@
 // Inbound, in the pod netns: HBONE on 15008 (spec §2.6) and plaintext on 15006 (§2.7), both
 // authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
 import type net from 'node:net';
+import type { Workload } from '../api/types.js';
 import { evaluate, type Decision } from '../authz/evaluate.js';
+import { formatBaggage } from '../hbone/baggage.js';
 import { formatAuthority } from '../hbone/headers.js';
-import { HboneServer } from '../hbone/server.js';
+import { HboneServer, type PeerTelemetry } from '../hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { forwardedHost, nextConnectionId, peerMeta, type ConnectionRecord } from './connections.js';
+import { baggageOf, forwardedHost, nextConnectionId, peerMeta, type ConnectionRecord } from './connections.js';
 import { pipeBoth, reportOnClose, stripV4Mapped, type InboundConnection, type PodContext } from './pod.js';
 import { isIllegalInboundPort, peerIdentityOf } from './state.js';
 
@@ -44,8 +46,22 @@ export function connectApp(ctx: PodContext, port: number, srcIp: string): net.So
  */
 export const LOCAL_WORKLOAD_WAIT_MS = 5000;
 
-/** The inbound connection record: the peer as seen (IP, mTLS identity) and this pod as the destination. */
-export function inboundRecord(ctx: PodContext, srcIp: string, port: number, peerIdentity: string | undefined, hboneAddr?: string, service?: string): ConnectionRecord {
+/**
+ * The source workload of an inbound connection: looked up by IP, unless the request says it
+ * came from another network through a gateway (`x-forwarded-network`), where the IP means
+ * nothing here (ztunnel inbound.rs); then only its baggage describes it.
+ */
+export function sourceWorkload(state: ReturnType<PodContext['state']>, srcIp: string, local: Workload | undefined, peer?: PeerTelemetry): Workload | undefined {
+  const from = peer?.forwardedNetwork;
+  if (from !== undefined && from.toLowerCase() !== (local?.network ?? '').toLowerCase()) return undefined;
+  return state.workloadByIp(srcIp);
+}
+
+/**
+ * The inbound connection record: the peer as seen (IP, mTLS identity; its baggage when our
+ * config does not know it) and this pod as the destination.
+ */
+export function inboundRecord(ctx: PodContext, srcIp: string, port: number, peerIdentity: string | undefined, hboneAddr?: string, service?: string, peer?: PeerTelemetry): ConnectionRecord {
   const state = ctx.state();
   const local = state.workloadByIp(ctx.pod.ip);
   let svc: ConnectionRecord['dst'] = {} as ConnectionRecord['dst'];
@@ -60,7 +76,7 @@ export function inboundRecord(ctx: PodContext, srcIp: string, port: number, peer
     id: nextConnectionId(),
     direction: 'inbound',
     pod: ctx.pod.ip,
-    src: peerMeta(srcIp, state.workloadByIp(srcIp), peerIdentity),
+    src: peerMeta(srcIp, sourceWorkload(state, srcIp, local, peer), peerIdentity, peer?.baggage),
     dst: { ...svc, ...peerMeta(`${ctx.pod.ip}:${port}`, local, ctx.identity), ...(hboneAddr ? { hboneAddr } : {}) },
     security: peerIdentity ? 'mutual_tls' : 'unknown',
     startedAt: Date.now(),
@@ -74,11 +90,16 @@ export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertifi
       await ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS);
       return authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
     },
+    // The 200 says who answered (ztunnel build_response, ENABLE_RESPONSE_BAGGAGE's default).
+    responseBaggage: () => {
+      const b = baggageOf(ctx.state().workloadByIp(ctx.pod.ip));
+      return b ? formatBaggage(b) : undefined;
+    },
     connectUpstream: (dst, up) =>
       new Promise<net.Socket>((resolve, reject) => {
         const s = connectApp(ctx, dst.port, up.srcAddr);
         const srcIp = stripV4Mapped(up.srcAddr);
-        const rec = inboundRecord(ctx, srcIp, dst.port, up.peerIdentity, formatAuthority(dst.ip, dst.port), forwardedHost(up.headers['forwarded']));
+        const rec = inboundRecord(ctx, srcIp, dst.port, up.peerIdentity, formatAuthority(dst.ip, dst.port), forwardedHost(up.headers['forwarded']), up.peer);
         const conn: InboundConnection = { srcIp, dstPort: dst.port, peerIdentity: up.peerIdentity, app: s };
         ctx.trackInbound(conn);
         s.once('connect', () => {

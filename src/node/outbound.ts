@@ -7,7 +7,7 @@ import { IdentityMismatchError } from '../hbone/tls.js';
 import { splice } from '../hbone/splice.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { nextConnectionId, peerMeta, serviceMeta, type ConnectionRecord, type ResponseFlag } from './connections.js';
+import { baggageOf, nextConnectionId, peerMeta, serviceMeta, type ConnectionRecord, type ResponseFlag } from './connections.js';
 import { pipeBoth, reportOnClose, type PodContext } from './pod.js';
 import { routeOutbound, type OutboundRoute } from './state.js';
 
@@ -97,8 +97,9 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
         }),
         expectedIdentities: route.expectedIdentities,
         srcIp: ctx.pod.ip,
-        forwardedFor: `${ctx.pod.ip}:${client.remotePort ?? 0}`,
+        forwardedFor: { ip: ctx.pod.ip, port: client.remotePort ?? 0 },
         ...(route.service ? { forwardedHost: route.service.hostname } : {}),
+        ...(srcWorkload ? { baggage: baggageOf(srcWorkload) } : {}),
       });
     } catch (e) {
       const flag = (e as { flag?: ResponseFlag }).flag ?? flagFor(e);

@@ -10,7 +10,7 @@ import type { HboneServer, TunnelInfo } from '../hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { DEFAULT_PORTS, INPOD_MARK, applyCaptureRules, removeCaptureRules } from '../platform/capture-rules.js';
 import { ffiSockets, type SocketFactory } from '../platform/sockets.js';
-import { authorizeInbound, createHboneInbound, handlePlaintextInbound, type PlaintextEvent } from './inbound.js';
+import { authorizeInbound, createHboneInbound, handlePlaintextInbound, sourceWorkload, type PlaintextEvent } from './inbound.js';
 import { handleOutbound, type OutboundEvent } from './outbound.js';
 import type { InboundConnection, PodContext, PodRef } from './pod.js';
 import { nextConnectionId, peerMeta, type ConnectionClosed, type ConnectionRecord } from './connections.js';
@@ -201,12 +201,13 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
   #refusal(ctx: PodContext, t: TunnelInfo): ConnectionClosed {
     const state = this.#state;
     const srcIp = stripV4Mapped(t.srcAddr);
+    const local = state.workloadByIp(ctx.pod.ip);
     return {
       id: nextConnectionId(),
       direction: 'inbound',
       pod: ctx.pod.ip,
-      src: peerMeta(srcIp, state.workloadByIp(srcIp), t.peerIdentity),
-      dst: { ...peerMeta(t.dst, state.workloadByIp(ctx.pod.ip), ctx.identity), hboneAddr: t.dst },
+      src: peerMeta(srcIp, sourceWorkload(state, srcIp, local, t.peer), t.peerIdentity, t.peer?.baggage),
+      dst: { ...peerMeta(t.dst, local, ctx.identity), hboneAddr: t.dst },
       security: 'mutual_tls',
       startedAt: Date.now(),
       bytesSent: 0,

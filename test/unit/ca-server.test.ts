@@ -17,6 +17,8 @@ import { loadIstioCaService, type IstioCertificateResponse } from '../../src/ca/
 import { CRL_CONFIGMAP, CRL_KEY, ROOT_CONFIGMAP, ROOT_KEY } from '../../src/ca/publisher.js';
 import type { KubeClient } from '../../src/client/kube-client.js';
 import { K } from '../../src/controllers/kinds.js';
+import { CaClient, CaFetchError } from '../../src/identity/ca-client.js';
+import { clusterIdFromEnv } from '../../src/identity/cluster-id.js';
 import { createCsr, generateKeyPair } from '../../src/identity/x509.js';
 import type { ConfigMap, KubeObject, Pod } from '../../src/model/core/types.js';
 import { TestControlPlane } from './support/control-plane.js';
@@ -40,9 +42,10 @@ interface CallResult {
   err?: grpc.ServiceError;
 }
 
-function createCertificate(token: string | undefined, req: { csr: string; ttl?: number; identity?: string }): Promise<CallResult> {
+function createCertificate(token: string | undefined, req: { csr: string; ttl?: number; identity?: string; clusterIds?: string[] }): Promise<CallResult> {
   const md = new grpc.Metadata();
   if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+  for (const c of req.clusterIds ?? []) md.add('clusterid', c);
   const body = { csr: req.csr, validity_duration: req.ttl ?? 3600, ...(req.identity ? { metadata: { fields: { ImpersonatedIdentity: { stringValue: req.identity } } } } : {}) };
   return new Promise((resolve) => {
     grpcClient.makeUnaryRequest<typeof body, IstioCertificateResponse>(
@@ -274,5 +277,48 @@ describe('CA server', () => {
     assert.equal(denied.ok, false);
     assert.equal(denied.code, 'PERMISSION_DENIED');
     assert.match(denied.details ?? '', /no pod with service account demo\/server is scheduled on node1/);
+  });
+
+  it('(h) clusterid: the node tunnel\'s CaClient sends CLUSTER_ID (default Kubernetes); another cluster is UNAUTHENTICATED, none or a repeated one is "not sent"', async () => {
+    // ztunnel config.rs: ISTIO_META_CLUSTER_ID, else CLUSTER_ID, else "Kubernetes".
+    assert.equal(clusterIdFromEnv({}), 'Kubernetes');
+    assert.equal(clusterIdFromEnv({ CLUSTER_ID: 'east' }), 'east');
+    assert.equal(clusterIdFromEnv({ CLUSTER_ID: 'east', ISTIO_META_CLUSTER_ID: 'west' }), 'west');
+
+    const caClient = (clusterId?: string): CaClient =>
+      new CaClient({ address: `127.0.0.1:${cp.cp.caPort!}`, rootsPem: roots, token: () => node1Token, timeoutMs: 5000, ...(clusterId ? { clusterId } : {}) });
+    const plain = caClient();
+    try {
+      const cert = await plain.fetchCertificate(CLIENT_ID, 3600);
+      assert.equal(cert.identity, CLIENT_ID);
+    } finally {
+      plain.close();
+    }
+    assert.ok(cp.logs.some((l) => l.includes(`issued ${CLIENT_ID} to node node1`) && l.endsWith('clusterid Kubernetes')), 'the default clusterid reached the CA');
+
+    const east = caClient('east');
+    try {
+      await assert.rejects(east.fetchCertificate(CLIENT_ID, 3600), (e: unknown) => {
+        assert.ok(e instanceof CaFetchError);
+        assert.equal(e.code, grpc.status.UNAUTHENTICATED);
+        assert.match(e.message, /clusterid 'east' is not this CA's cluster 'Kubernetes': set CLUSTER_ID/);
+        return true;
+      });
+    } finally {
+      east.close();
+    }
+
+    const csr = await csrFor(CLIENT_ID);
+    // istiod's ExtractClusterID: several values count as none, i.e. the local cluster.
+    for (const clusterIds of [[], ['Kubernetes'], ['east', 'west']]) {
+      const r = await createCertificate(node1Token, { csr, identity: CLIENT_ID, clusterIds });
+      assert.equal(r.err, undefined, `${JSON.stringify(clusterIds)}: ${r.err?.details}`);
+    }
+    // The cluster is checked before the token, as istiod picks the token's cluster first.
+    const r = await createCertificate('garbage', { csr, identity: CLIENT_ID, clusterIds: ['east'] });
+    assert.equal(r.err?.code, grpc.status.UNAUTHENTICATED);
+    assert.match(r.err!.details, /clusterid 'east'/);
+    const text = await getMetrics();
+    assert.match(text, /ambit_ca_refusals_total\{reason="unknown_cluster"\} 2/);
   });
 });

@@ -14,7 +14,8 @@ import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import { HboneError } from '../../src/hbone/client.js';
-import { formatBaggage, parseAuthority } from '../../src/hbone/headers.js';
+import { formatBaggage } from '../../src/hbone/baggage.js';
+import { parseAuthority } from '../../src/hbone/headers.js';
 import { HbonePool } from '../../src/hbone/pool.js';
 import { HboneServer, type SessionInfo } from '../../src/hbone/server.js';
 import { clientTlsOptions } from '../../src/hbone/tls.js';
@@ -170,7 +171,7 @@ test('echo through the tunnel, half-close both ways; ALPN h2, no SNI, peer ident
   const pool = new HbonePool();
   try {
     const before = sessions.length;
-    const s = await pool.connect(dialOpts(ports.echo, { forwardedFor: '10.0.1.2:4444', baggage: { namespace: 'a' } }));
+    const s = await pool.connect(dialOpts(ports.echo, { forwardedFor: { ip: '10.0.1.2', port: 4444 }, baggage: { namespace: 'a' } }));
     s.end('hello');
     assert.equal((await readAll(s)).toString(), 'hello');
     const info = sessions[before];

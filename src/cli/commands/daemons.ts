@@ -17,6 +17,7 @@ import { logger } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { TunnelLink } from '../../node-agent/tunnel-link.js';
 import { drainDeadlineMs, startNodeTunnelDaemon } from '../../node/daemon.js';
+import { clusterIdFromEnv } from '../../identity/cluster-id.js';
 import { parseThreads } from '../../node/workers.js';
 import * as os from 'node:os';
 import { startTunnelOperations } from '../../node/operations.js';
@@ -118,6 +119,7 @@ export async function nodeTunnelCommand(args: string[]): Promise<number> {
     tokenFile: nodeCaTokenPath(paths, node),
     zdsSocket: nodeTunnelSocketPath(paths, node),
     trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+    clusterId: clusterIdFromEnv(process.env),
     ...(certTtlSeconds !== undefined ? { certTtlSeconds } : {}),
     readyFile: nodeTunnelReadyPath(paths, node),
     threads: parseThreads(process.env['ZTUNNEL_WORKER_THREADS'], os.availableParallelism()),
