@@ -100,6 +100,8 @@ const ROWS: Row[] = [
   { name: 'STRICT while every app pod is enrolled (system pods ignored)', code: 'AMB005', objects: [...base(), pod('kube-system', 'dns', { app: 'dns' }), pod('demo', 'waypoint-1', { 'gateway.networking.k8s.io/gateway-name': 'waypoint', 'istio.io/dataplane-mode': 'none' }), pa('istio-system', 'mesh', { mtls: { mode: 'STRICT' } })] },
   { name: 'a pod opted out with dataplane-mode=none is a plaintext client', code: 'AMB005', level: 'Warning', objects: [...base(), pod('client', 'raw', { app: 'raw', 'istio.io/dataplane-mode': 'none' }), pa('demo', 'strict', { mtls: { mode: 'STRICT' } })], says: /namespace client/ },
   { name: 'PERMISSIVE with plaintext clients is fine', code: 'AMB005', objects: [...base(), ns('legacy'), pod('legacy', 'old-1', { app: 'old' }), pa('demo', 'p', { mtls: { mode: 'PERMISSIVE' } })] },
+  { name: 'a STRICT port on a namespace-wide PA is ignored by istiod, so not reported', code: 'AMB005', objects: [...base(), ns('legacy'), pod('legacy', 'old-1', { app: 'old' }), pa('demo', 'p', { mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { '8080': { mode: 'STRICT' } } })] },
+  { name: 'a STRICT selector PA in the root namespace applies to nothing, so not reported', code: 'AMB005', objects: [...base(), ns('legacy'), pod('legacy', 'old-1', { app: 'old' }), pa('istio-system', 'sel', { selector: { matchLabels: { app: 'web' } }, mtls: { mode: 'STRICT' } })] },
   // AMB006 / AMB007 Service ports and selectors
   { name: 'named targetPort no pod declares', code: 'AMB006', level: 'Error', objects: [...base(), svc('demo', 'web', { app: 'web' }, [{ port: 80, targetPort: 'htpp' }])], object: 'Service demo/web', says: /"htpp" names no containerPort .*they name: http/ },
   { name: 'named targetPort that matches', code: 'AMB006', objects: [...base(), svc('demo', 'web', { app: 'web' }, [{ port: 80, targetPort: 'http' }, { port: 81, targetPort: 8081 }])] },
@@ -150,8 +152,18 @@ const ROWS: Row[] = [
   { name: 'AUDIT without targetRefs', code: 'AMB013', level: 'Warning', objects: [...base(), ap('demo', 'audit', { action: 'AUDIT', rules: [{}] })] },
   { name: 'CUSTOM on a waypoint', code: 'AMB013', objects: [...base(), ap('demo', 'ext', { action: 'CUSTOM', provider: { name: 'opa' }, targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }], rules: [{}] })] },
   // AMB014 DISABLE
-  { name: 'PeerAuthentication DISABLE', code: 'AMB014', level: 'Warning', objects: [...base(), pa('demo', 'off', { mtls: { mode: 'DISABLE' } })], says: /no effect in ambient/ },
-  { name: 'port-level DISABLE exception under STRICT is meaningful', code: 'AMB014', objects: [...base(), pa('demo', 'p', { selector: { matchLabels: { app: 'web' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { '9000': { mode: 'DISABLE' } } })] },
+  { name: 'PeerAuthentication DISABLE', code: 'AMB014', level: 'Warning', objects: [...base(), pa('demo', 'off', { mtls: { mode: 'DISABLE' } })], says: /does not turn mTLS off in ambient.*treats it as PERMISSIVE/ },
+  { name: 'port-level DISABLE exception under the PA\'s own STRICT is meaningful', code: 'AMB014', objects: [...base(), pa('demo', 'p', { selector: { matchLabels: { app: 'web' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { '9000': { mode: 'DISABLE' } } })] },
+  {
+    name: 'port-level DISABLE under an inherited STRICT stays STRICT',
+    code: 'AMB014',
+    level: 'Warning',
+    objects: [...base(), pa('demo', 'ns', { mtls: { mode: 'STRICT' } }), pa('demo', 'p', { selector: { matchLabels: { app: 'web' } }, portLevelMtls: { '9000': { mode: 'DISABLE' } } })],
+    object: 'PeerAuthentication demo/p',
+    says: /DISABLE on port 9000 does not exempt it from the inherited STRICT mode/,
+  },
+  { name: 'port-level DISABLE beside a PERMISSIVE port under an inherited STRICT is exempted', code: 'AMB014', objects: [...base(), pa('demo', 'ns', { mtls: { mode: 'STRICT' } }), pa('demo', 'p', { selector: { matchLabels: { app: 'web' } }, portLevelMtls: { '9000': { mode: 'DISABLE' }, '9001': { mode: 'PERMISSIVE' } } })] },
+  { name: 'port-level DISABLE with nothing STRICT above it', code: 'AMB014', objects: [...base(), pa('demo', 'p', { selector: { matchLabels: { app: 'web' } }, portLevelMtls: { '9000': { mode: 'DISABLE' } } })] },
 ];
 
 for (const row of ROWS) {

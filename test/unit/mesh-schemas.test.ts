@@ -153,8 +153,8 @@ describe('meshWarnings', () => {
       'PeerAuthentication DISABLE (and port-level DISABLE)',
       { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'd' }, spec: { selector: { matchLabels: { a: 'b' } }, mtls: { mode: 'DISABLE' }, portLevelMtls: { '8080': { mode: 'DISABLE' } } } },
       [
-        { path: 'spec.mtls.mode', message: 'ambient always uses mTLS between node tunnels; DISABLE has no effect' },
-        { path: 'spec.portLevelMtls.8080.mode', message: 'ambient always uses mTLS between node tunnels; DISABLE has no effect' },
+        { path: 'spec.mtls.mode', message: 'ambient always uses mTLS between node tunnels; DISABLE acts as PERMISSIVE' },
+        { path: 'spec.portLevelMtls.8080.mode', message: 'ambient always uses mTLS between node tunnels; a port-level DISABLE at most exempts the port as PERMISSIVE does, and under an inherited STRICT mode it only does so beside a PERMISSIVE port' },
       ],
     ],
     ['PeerAuthentication STRICT: none', { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'd' }, spec: { mtls: { mode: 'STRICT' } } }, []],

@@ -1,6 +1,9 @@
 // AMB005: STRICT mTLS while some pods are outside the mesh (their plaintext connections to
-// the STRICT workloads are refused, spec §5.4), and AMB014: DISABLE, which ambient ignores
-// because HBONE is always mTLS.
+// the STRICT workloads are refused, spec §5.4), and AMB014: DISABLE, which never turns mTLS off
+// in ambient (istiod treats a DISABLE mode as PERMISSIVE, and a lone port-level DISABLE under an
+// inherited STRICT mode leaves the port STRICT).
+import { indexPeerAuthentications, peerAuthenticationKeys, STATIC_STRICT_NAME } from '../../control/translate/peer-authentication.js';
+import type { PeerAuthenticationInput } from '../../control/translate/inputs.js';
 import { type Check, type Cluster, DATAPLANE_MODE, finding, GATEWAY_API, nsOf, rec, ROOT_NAMESPACE, SECURITY_ISTIO, selected, str, type Workload } from '../model.js';
 import type { Finding, KubeObject } from '../types.js';
 
@@ -14,11 +17,14 @@ export const strictWithPlaintextClients: Check = (c) => {
   const out: Finding[] = [];
   for (const o of peerAuthentications(c)) {
     const spec = rec(o.spec);
-    const strictPorts = Object.entries(rec(spec['portLevelMtls'])).filter(([, v]) => str(rec(v)['mode']) === 'STRICT');
-    const strict = str(rec(spec['mtls'])['mode']) === 'STRICT';
-    if (!strict && strictPorts.length === 0) continue;
     const ns = nsOf(o);
     const matchLabels = rec(rec(spec['selector'])['matchLabels']) as Record<string, string>;
+    const workloadLevel = Object.keys(matchLabels).length > 0;
+    if (workloadLevel && ns === ROOT_NAMESPACE) continue; // istiod applies no selector PA from the root namespace
+    // Port levels count only on workload-selector PAs (istiod ignores them elsewhere).
+    const strictPorts = workloadLevel ? Object.entries(rec(spec['portLevelMtls'])).filter(([, v]) => str(rec(v)['mode']) === 'STRICT') : [];
+    const strict = str(rec(spec['mtls'])['mode']) === 'STRICT';
+    if (!strict && strictPorts.length === 0) continue;
     // No selector: the namespace, or the whole mesh from the root namespace.
     const targets = selected(c, ns, matchLabels).filter((w) => c.enrolled(w));
     if (targets.length === 0) continue; // STRICT protects nothing in the mesh; AMB001 covers a dead selector
@@ -33,7 +39,24 @@ export const strictWithPlaintextClients: Check = (c) => {
   return out;
 };
 
-export const disableHasNoEffect: Check = (c) =>
-  peerAuthentications(c)
+export const disableHasNoEffect: Check = (c) => {
+  const pas = peerAuthentications(c);
+  const out = pas
     .filter((o) => str(rec(rec(o.spec)['mtls'])['mode']) === 'DISABLE')
-    .map((o) => finding('AMB014', 'Warning', o, 'mode DISABLE has no effect in ambient: traffic between mesh workloads is always mTLS (HBONE). To send plaintext, take the workloads out of the mesh (label istio.io/dataplane-mode=none); to accept plaintext from outside the mesh, PERMISSIVE (the default) is enough.', 'spec.mtls.mode'));
+    .map((o) => finding('AMB014', 'Warning', o, 'mode DISABLE does not turn mTLS off in ambient: traffic between mesh workloads is always mTLS (HBONE). istiod treats it as PERMISSIVE: plaintext from outside the mesh is accepted, and a STRICT namespace or mesh policy is overridden. To send plaintext, take the workloads out of the mesh (label istio.io/dataplane-mode=none); to accept plaintext from outside the mesh, say PERMISSIVE.', 'spec.mtls.mode'));
+  // A port-level DISABLE on a selector PA without its own mode: istiod exempts the port from an
+  // inherited STRICT only when the PA also has a PERMISSIVE port, so a lone DISABLE stays STRICT.
+  const idx = indexPeerAuthentications(pas.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: nsOf(o) } })) as unknown as PeerAuthenticationInput[], ROOT_NAMESPACE);
+  for (const o of pas) {
+    const spec = rec(o.spec);
+    const matchLabels = rec(rec(spec['selector'])['matchLabels']) as Record<string, string>;
+    const disabled = Object.entries(rec(spec['portLevelMtls'])).filter(([, v]) => str(rec(v)['mode']) === 'DISABLE').map(([p]) => p);
+    if (disabled.length === 0 || Object.keys(matchLabels).length === 0 || nsOf(o) === ROOT_NAMESPACE) continue;
+    const mode = str(rec(spec['mtls'])['mode']);
+    if (mode === 'STRICT' || mode === 'PERMISSIVE' || mode === 'DISABLE') continue;
+    if (!peerAuthenticationKeys(idx, nsOf(o), matchLabels).includes(`${ROOT_NAMESPACE}/${STATIC_STRICT_NAME}`)) continue;
+    const ports = `port${disabled.length > 1 ? 's' : ''} ${disabled.join(', ')}`;
+    out.push(finding('AMB014', 'Warning', o, `portLevelMtls DISABLE on ${ports} does not exempt ${disabled.length > 1 ? 'them' : 'it'} from the inherited STRICT mode: without a mode of its own, a PeerAuthentication exempts a port only with PERMISSIVE, so plaintext to ${ports} is still refused. Use mode PERMISSIVE for the port.`, 'spec.portLevelMtls'));
+  }
+  return out;
+};

@@ -1,5 +1,4 @@
 // What every translation step reads: indexes built once per translate() call.
-import type { Authorization } from '../../api/types.js';
 import type { Namespace, Service as KubeService } from '../../model/core/types.js';
 import type { AuthorizationPolicyInput, Diagnostic, ServiceEntryInput } from './inputs.js';
 import type { PeerAuthnIndex } from './peer-authentication.js';
@@ -21,7 +20,6 @@ export interface TranslateContext {
   /** Sent WORKLOAD_SELECTOR AuthorizationPolicies. */
   selectorPolicies: readonly SelectorPolicy[];
   peerAuthn: PeerAuthnIndex;
-  convertedPeerAuthn: ReadonlyMap<string, Authorization>;
   waypoints: WaypointIndex;
   diagnostics: Diagnostic[];
 }

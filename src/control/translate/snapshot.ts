@@ -5,7 +5,7 @@ import type { Namespace, Pod, Service as KubeService } from '../../model/core/ty
 import { convertAuthorizationPolicy } from './authorization.js';
 import type { SelectorPolicy, TranslateContext } from './context.js';
 import { byString, type AuthorizationPolicyInput, type Diagnostic, type GatewayInput, type PeerAuthenticationInput, type ServiceEntryInput, type WorkloadEntryInput } from './inputs.js';
-import { convertPeerAuthentications, indexPeerAuthentications, staticStrictPolicy } from './peer-authentication.js';
+import { convertPeerAuthentications, indexPeerAuthentications } from './peer-authentication.js';
 import { kubeServiceToService, serviceEntryToServices } from './services.js';
 import { indexWaypoints } from './waypoints.js';
 import { podIsSendable, podToWorkload, serviceEntryEndpointWorkloads, workloadEntryToWorkload } from './workloads.js';
@@ -51,10 +51,8 @@ export function translate(input: TranslateInput): TranslateResult {
 
   const pas = sortedByMeta(input.peerAuthentications);
   const peerAuthn = indexPeerAuthentications(pas, rootNamespace);
-  const convertedPeerAuthn = convertPeerAuthentications(pas, peerAuthn, diagnostics);
-  // §5.4: the static strict policy is always present; STRICT workloads reference it by key.
-  const strict = staticStrictPolicy(rootNamespace);
-  for (const a of [strict, ...convertedPeerAuthn.values()]) authorizations.set(authorizationResourceName(a), a);
+  // §5.4: the static strict policy (whenever any PeerAuthentication exists) and the converted ones.
+  for (const a of convertPeerAuthentications(pas, peerAuthn, diagnostics).values()) authorizations.set(authorizationResourceName(a), a);
 
   const ctx: TranslateContext = {
     clusterId: input.clusterId,
@@ -65,7 +63,6 @@ export function translate(input: TranslateInput): TranslateResult {
     serviceEntries: sortedByMeta(input.serviceEntries),
     selectorPolicies,
     peerAuthn,
-    convertedPeerAuthn,
     waypoints: indexWaypoints(input.gateways ?? []),
     diagnostics,
   };

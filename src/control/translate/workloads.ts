@@ -38,13 +38,12 @@ export function workloadOf(pod: Pod): { workloadType: WorkloadType; workloadName
   }
 }
 
-/** §4.4 field 16: selector policies in the workload's namespace or the root namespace, plus PeerAuthentication conversions. */
+/** §4.4 field 16: selector policies in the workload's namespace or the root namespace (sorted), then PeerAuthentication's keys, in istiod's order. */
 export function policyKeys(ctx: TranslateContext, namespace: string, labels: Record<string, string> | undefined): string[] {
   const keys = ctx.selectorPolicies
     .filter((p) => (p.namespace === namespace || p.namespace === ctx.rootNamespace) && selects(p.policy.spec?.selector, labels))
     .map((p) => p.key);
-  keys.push(...peerAuthenticationKeys(ctx.peerAuthn, namespace, labels, ctx.convertedPeerAuthn));
-  return [...new Set(keys)].sort(byString);
+  return [...new Set([...keys.sort(byString), ...peerAuthenticationKeys(ctx.peerAuthn, namespace, labels)])];
 }
 
 type TargetPortOf = (sp: ServicePort) => number | undefined;

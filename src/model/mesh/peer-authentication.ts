@@ -33,11 +33,12 @@ export type PeerAuthentication = MeshObject<z.infer<typeof peerAuthenticationSch
 export type MtlsMode = (typeof MTLS_MODES)[number];
 
 export function peerAuthenticationWarnings(pa: Pick<PeerAuthentication, 'spec'>): MeshWarning[] {
-  const msg = 'ambient always uses mTLS between node tunnels; DISABLE has no effect';
+  // istiod reads a DISABLE mode as PERMISSIVE, and a port-level DISABLE as an exemption only
+  // where it also honours PERMISSIVE (see control/translate/peer-authentication.ts).
   const out: MeshWarning[] = [];
-  if (pa.spec?.mtls?.mode === 'DISABLE') out.push({ path: 'spec.mtls.mode', message: msg });
+  if (pa.spec?.mtls?.mode === 'DISABLE') out.push({ path: 'spec.mtls.mode', message: 'ambient always uses mTLS between node tunnels; DISABLE acts as PERMISSIVE' });
   for (const [port, m] of Object.entries(pa.spec?.portLevelMtls ?? {})) {
-    if (m.mode === 'DISABLE') out.push({ path: `spec.portLevelMtls.${port}.mode`, message: msg });
+    if (m.mode === 'DISABLE') out.push({ path: `spec.portLevelMtls.${port}.mode`, message: 'ambient always uses mTLS between node tunnels; a port-level DISABLE at most exempts the port as PERMISSIVE does, and under an inherited STRICT mode it only does so beside a PERMISSIVE port' });
   }
   return out;
 }
