@@ -301,6 +301,8 @@ describe('translate authorization: istiod L7 status cases', () => {
       if (diag) assert.match(diags.map((d) => d.message).join('\n'), diag);
       else assert.deepEqual(diags, []);
       assert.equal(policyMatches(out, fromBar), effective, 'matches foo/bar at the node tunnel');
+      // istiod's policy-level "has no enforceable rules at ztunnel and will have no effect".
+      if (spec.action === 'DENY') assert.equal(/this DENY policy has no effect/.test(diags.map((d) => d.message).join('\n')), !effective);
     });
   }
 });

@@ -2,14 +2,11 @@
 // following istiod's `convertAuthorizationPolicy` / `handleRule`.
 import { emptyMatch, type Authorization, type AuthzAction, type AuthzScope, type Match, type Rule } from '../../api/types.js';
 import { isEmptyMatch } from '../../authz/evaluate.js';
+import { L4_WHEN_KEYS, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS, spiffePrincipalWarnings } from '../../model/mesh/authorization-l4.js';
 import { addressMatch, portValue, serviceAccountMatch, stringToMatch } from './match-values.js';
-import { L4_WHEN_KEYS, spiffePrincipalWarnings } from '../../model/mesh/authorization-l4.js';
 import { objectRef, type AuthorizationPolicyInput, type ConditionInput, type Diagnostic, type OperationInput, type RuleInput, type SourceInput } from './inputs.js';
 
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
-
-const SOURCE_L7 = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals'] as const;
-const OPERATION_L7 = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 
 export const hasTargetRefs = (p: AuthorizationPolicyInput): boolean => p.spec?.targetRef !== undefined || (p.spec?.targetRefs?.length ?? 0) > 0;
 
@@ -61,7 +58,7 @@ function conditionMatch(c: ConditionInput): Match {
   }
 }
 
-const presentL7 = <K extends string>(o: Partial<Record<K, unknown[] | undefined>>, keys: readonly K[]): string[] => keys.filter((k) => (o[k]?.length ?? 0) > 0);
+const presentL7 = (o: object, keys: readonly string[]): string[] => keys.filter((k) => ((o as Record<string, unknown[] | undefined>)[k]?.length ?? 0) > 0);
 
 type RuleOutcome =
   | { kind: 'rule'; rule: Rule; ignoredL7: string[] }
@@ -85,11 +82,11 @@ export function convertRule(action: AuthzAction, rule: RuleInput, policyNamespac
     const from = rule.from ?? [];
     if (to.length > 0) {
       parts.push({ name: 'to', matches: to.map((t) => operationMatch(t.operation ?? {})) });
-      for (const t of to) l7.push(...presentL7(t.operation ?? {}, OPERATION_L7));
+      for (const t of to) l7.push(...presentL7(t.operation ?? {}, L7_OPERATION_FIELDS));
     }
     if (from.length > 0) {
       parts.push({ name: 'from', matches: from.map((f) => sourceMatch(f.source ?? {}, policyNamespace)) });
-      for (const f of from) l7.push(...presentL7(f.source ?? {}, SOURCE_L7));
+      for (const f of from) l7.push(...presentL7(f.source ?? {}, L7_SOURCE_FIELDS));
     }
     (rule.when ?? []).forEach((w, i) => {
       if (!L4_WHEN_KEYS.includes(w.key)) l7.push(`when ${w.key}`);
@@ -134,16 +131,18 @@ export function convertAuthorizationPolicy(p: AuthorizationPolicyInput, rootName
   }
   const action: AuthzAction = rawAction;
   const dryRunValue = p.metadata.annotations?.[DRY_RUN_ANNOTATION];
-  const dryRun = parseDryRun(dryRunValue) ?? false;
-  if (parseDryRun(dryRunValue) === undefined) diagnostics.push({ object: ref, message: `${DRY_RUN_ANNOTATION} '${dryRunValue ?? ''}' is not a boolean; the policy is enforced` });
+  const parsedDryRun = parseDryRun(dryRunValue);
+  if (parsedDryRun === undefined) diagnostics.push({ object: ref, message: `${DRY_RUN_ANNOTATION} '${dryRunValue ?? ''}' is not a boolean; the policy is enforced` });
   const namespace = p.metadata.namespace ?? '';
   const rules: Rule[] = [];
+  let effective = 0;
   (p.spec?.rules ?? []).forEach((r, i) => {
     const out = convertRule(action, r, namespace);
     const where = `rule ${i}`;
     switch (out.kind) {
       case 'rule':
         rules.push(out.rule);
+        effective++;
         if (out.ignoredL7.length > 0) diagnostics.push({ object: ref, message: `${where}: L7 fields (${out.ignoredL7.join(', ')}) are ignored by node tunnels; the L4 remainder is denied, which is more restrictive than written` });
         break;
       case 'no-op':
@@ -164,12 +163,16 @@ export function convertAuthorizationPolicy(p: AuthorizationPolicyInput, rootName
     // §5.2: an ALLOW that exists but matches nothing makes its workloads deny everything else.
     diagnostics.push({ object: ref, message: 'no rule can be enforced by node tunnels; the selected workloads deny all traffic not allowed by another policy' });
   }
+  if (action === 'DENY' && effective === 0 && rules.length > 0) {
+    // istiod's httpDenyNoEffectBoilerplate, for the policy as a whole.
+    diagnostics.push({ object: ref, message: 'no rule can be enforced by node tunnels; this DENY policy has no effect there (enforce it in a waypoint with targetRefs)' });
+  }
   return {
     name: p.metadata.name ?? '',
     namespace,
     scope: policyScope(p, rootNamespace),
     action,
     rules,
-    dryRun,
+    dryRun: parsedDryRun ?? false,
   };
 }
