@@ -6,6 +6,7 @@ import { l7RuleWithoutWaypoint } from './checks/l7-rules.js';
 import { disableHasNoEffect, strictWithPlaintextClients } from './checks/peer-authentication.js';
 import { unknownNamespace, unknownServiceAccount } from './checks/references.js';
 import { selectorMatchesNothing } from './checks/selector.js';
+import { spiffePrincipal } from './checks/spiffe-principals.js';
 import { servicePorts } from './checks/service-ports.js';
 import { unsupportedActionWithoutWaypoint } from './checks/unsupported-action.js';
 import { waypointReferences } from './checks/waypoint.js';
@@ -26,6 +27,7 @@ export const CHECKS: readonly Check[] = [
   waypointReferences, // AMB011, AMB012, AMB015
   unsupportedActionWithoutWaypoint, // AMB013
   disableHasNoEffect, // AMB014
+  spiffePrincipal, // AMB017
 ];
 
 const RANK: Record<Level, number> = { Error: 0, Warning: 1, Info: 2 };

@@ -119,7 +119,7 @@ export interface Match {
   notServiceAccounts: ServiceAccountMatch[];
 }
 
-/** A clause matches if any of its matches does. */
+/** A clause matches if any of its matches does; an empty Match never does, a clause with no matches always does (ztunnel). */
 export interface Clause {
   matches: Match[];
 }

@@ -1,5 +1,5 @@
 // L4 authorization decision as ztunnel makes it (spec §5.3, ztunnel `assert_rbac` / rbac.rs). Pure.
-import { authorizationResourceName, type AddressMatch, type Authorization, type Match, type ServiceAccountMatch, type StringMatch, type Workload } from '../api/types.js';
+import { authorizationResourceName, type AddressMatch, type Authorization, type Match, type Rule, type ServiceAccountMatch, type StringMatch, type Workload } from '../api/types.js';
 import { inCidr } from './ip.js';
 
 /** The authenticated peer; absent on plaintext (15006) connections. */
@@ -22,10 +22,25 @@ export interface Decision {
   reason: 'denied by policy' | 'no allow policies' | 'allowed by policy' | 'allow policies exist, but none allowed';
   /** "ns/name" of the deciding policy, when one matched. */
   policy?: string;
-  /** Dry-run policies that matched (only logged, never enforced). */
-  dryRun: string[];
+  /** What dry-run policies would have done (only logged and counted, never enforced). */
+  dryRun: DryRunOutcome[];
   /** Keys listed by the workload that name no known policy (skipped). */
   unknownKeys: string[];
+}
+
+/**
+ * One dry-run policy's would-be effect on a connection, as ztunnel's `assert_rbac` logs it:
+ * a matching DENY would deny; a matching ALLOW would allow; dry-run ALLOWs of which none
+ * matched, where no enforced ALLOW exists, would each have denied (the connection is allowed
+ * only because they are not enforced).
+ */
+export interface DryRunOutcome {
+  /** "ns/name". */
+  policy: string;
+  action: Authorization['action'];
+  decision: 'allow' | 'deny';
+  /** ztunnel's log message for it. */
+  message: 'dry-run: deny policy match' | 'dry-run: allow policy match' | 'dry-run: no allow policies match';
 }
 
 export const principalOf = (id: PeerIdentity): string => `${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
@@ -60,9 +75,12 @@ export function matchMatches(m: Match, c: Connection): boolean {
   );
 }
 
+/** A clause with no Matches matches (ztunnel rbac.rs); otherwise any non-empty Match must. */
+const clauseMatches = (cl: Rule['clauses'][number], c: Connection): boolean => cl.matches.length === 0 || cl.matches.some((m) => !isEmptyMatch(m) && matchMatches(m, c));
+
 /** Any rule; all clauses (none → match); any non-empty match. Zero rules never match. */
 export function policyMatches(p: Authorization, c: Connection): boolean {
-  return p.rules.some((r) => r.clauses.every((cl) => cl.matches.some((m) => !isEmptyMatch(m) && matchMatches(m, c))));
+  return p.rules.some((r) => r.clauses.every((cl) => clauseMatches(cl, c)));
 }
 
 /** §5.3 step 1: NAMESPACE policies of the destination's namespace, GLOBAL ones, and the workload's keys. */
@@ -82,15 +100,21 @@ export function applicablePolicies(all: Iterable<Authorization>, dest: Pick<Work
   return { policies, unknownKeys };
 }
 
+/** §5.3 in ztunnel's order; dry-run policies are evaluated where ztunnel does and only reported. */
 export function evaluate(all: Iterable<Authorization>, dest: Pick<Workload, 'namespace' | 'authorizationPolicies'>, c: Connection): Decision {
   const { policies, unknownKeys } = applicablePolicies(all, dest);
-  const dryRun: string[] = [];
-  const live = (action: Authorization['action']): Authorization[] => policies.filter((p) => p.action === action && !p.dryRun);
-  for (const p of policies) if (p.dryRun && policyMatches(p, c)) dryRun.push(authorizationResourceName(p));
+  const dryRun: DryRunOutcome[] = [];
+  const of = (action: Authorization['action'], dry: boolean): Authorization[] => policies.filter((p) => p.action === action && p.dryRun === dry);
   const base = { dryRun, unknownKeys };
-  const deny = live('DENY').find((p) => policyMatches(p, c));
+  for (const p of of('DENY', true)) if (policyMatches(p, c)) dryRun.push({ policy: authorizationResourceName(p), action: 'DENY', decision: 'deny', message: 'dry-run: deny policy match' });
+  const deny = of('DENY', false).find((p) => policyMatches(p, c));
   if (deny) return { ...base, allowed: false, reason: 'denied by policy', policy: authorizationResourceName(deny) };
-  const allows = live('ALLOW');
+  const allows = of('ALLOW', false);
+  const dryAllows = of('ALLOW', true);
+  for (const p of dryAllows) if (policyMatches(p, c)) dryRun.push({ policy: authorizationResourceName(p), action: 'ALLOW', decision: 'allow', message: 'dry-run: allow policy match' });
+  if (allows.length === 0 && dryAllows.length > 0 && !dryRun.some((d) => d.action === 'ALLOW')) {
+    for (const p of dryAllows) dryRun.push({ policy: authorizationResourceName(p), action: 'ALLOW', decision: 'deny', message: 'dry-run: no allow policies match' });
+  }
   if (allows.length === 0) return { ...base, allowed: true, reason: 'no allow policies' };
   const allow = allows.find((p) => policyMatches(p, c));
   if (allow) return { ...base, allowed: true, reason: 'allowed by policy', policy: authorizationResourceName(allow) };

@@ -10,6 +10,7 @@ import { CertManager } from '../identity/cert-manager.js';
 import { loadRevocationList } from '../identity/crl.js';
 import type { Logger } from '../lib/log.js';
 import { XdsClient, type XdsState } from '../xds/client.js';
+import { formatDryRun } from './inbound.js';
 import { NodeTunnel, type TunnelApi } from './tunnel.js';
 import { WorkerTunnel } from './workers.js';
 import { ZdsClient } from './zds-client.js';
@@ -118,6 +119,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   tunnel.on('outbound', (e) => e.error && log(`outbound ${e.pod} -> ${e.dst} (${e.route}) failed: ${e.error}`));
   tunnel.on('plaintext', (e) => !e.allowed && log(`inbound plaintext ${e.src} -> ${e.dst} denied: ${e.reason}`));
   tunnel.on('revoked', (e) => log(`closed ${e.peerIdentity ?? 'plaintext'} ${e.src} -> ${e.pod}:${e.dstPort}: ${e.reason}`));
+  tunnel.on('dryRun', (e) => log(formatDryRun(e)));
 
   // Revocation (spec §9): a CRL that changes is verified and enforced at once; a bad one is
   // reported and the previous list stays in force.

@@ -2,7 +2,7 @@
 // authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
 import type net from 'node:net';
 import type { Workload } from '../api/types.js';
-import { evaluate, type Decision } from '../authz/evaluate.js';
+import { evaluate, type Decision, type DryRunOutcome } from '../authz/evaluate.js';
 import { formatBaggage } from '../hbone/baggage.js';
 import { formatAuthority } from '../hbone/headers.js';
 import { HboneServer, type PeerTelemetry } from '../hbone/server.js';
@@ -14,6 +14,29 @@ import { isIllegalInboundPort, peerIdentityOf } from './state.js';
 
 export interface InboundDecision extends Pick<Decision, 'allowed'> {
   reason: string;
+  /** Present when dry-run policies applied: what they would have done (never enforced). */
+  dryRun?: DryRunOutcome[];
+}
+
+/** A dry-run policy's would-be decision on one admitted-or-refused connection (spec §5.3 step 2). */
+export interface DryRunEvent extends DryRunOutcome {
+  pod: string;
+  src: string;
+  dstPort: number;
+  peerIdentity?: string;
+  /** What was actually enforced. */
+  enforced: { allowed: boolean; reason: string };
+}
+
+/** The tunnel log line: ztunnel's message, the policy, its would-be decision, and what was enforced. */
+export const formatDryRun = (e: DryRunEvent): string =>
+  `${e.message} policy=${e.policy} would=${e.decision} ${e.peerIdentity ?? 'plaintext'} ${e.src} -> ${e.pod}:${e.dstPort} (enforced: ${e.enforced.allowed ? 'allow' : 'deny'}, ${e.enforced.reason})`;
+
+/** Reports dry-run outcomes once per connection attempt (not on re-checks after a policy change). */
+function reportDryRun(ctx: PodContext, d: InboundDecision, c: { srcIp: string; dstPort: number; peerIdentity?: string | undefined }): void {
+  for (const o of d.dryRun ?? []) {
+    ctx.onDryRun?.({ ...o, pod: ctx.pod.ip, src: stripV4Mapped(c.srcIp), dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}), enforced: { allowed: d.allowed, reason: d.reason } });
+  }
 }
 
 /** §2.6 step 3 (IP authority = this pod) and §5.3 on {src ip, identity, pod ip, target port}. */
@@ -30,7 +53,7 @@ export function authorizeInbound(ctx: PodContext, c: { srcIp: string; dstIp: str
     if (!identity) return { allowed: false, reason: `peer identity '${c.peerIdentity}' is not a workload identity` };
   }
   const d = evaluate(state.snapshot.authorizations, dest, { srcIp: stripV4Mapped(c.srcIp), dstIp: c.dstIp, dstPort: c.dstPort, ...(identity ? { identity } : {}) });
-  return { allowed: d.allowed, reason: d.policy ? `${d.reason} (${d.policy})` : d.reason };
+  return { allowed: d.allowed, reason: d.policy ? `${d.reason} (${d.policy})` : d.reason, ...(d.dryRun.length > 0 ? { dryRun: d.dryRun } : {}) };
 }
 
 /** Dials the app in the pod netns from the original client's IP. */
@@ -88,7 +111,9 @@ export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertifi
     certificate,
     authorize: async (req) => {
       await ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS);
-      return authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+      const d = authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+      reportDryRun(ctx, d, { srcIp: req.srcAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+      return { allowed: d.allowed, reason: d.reason };
     },
     // The 200 says who answered (ztunnel build_response, ENABLE_RESPONSE_BAGGAGE's default).
     responseBaggage: () => {
@@ -142,7 +167,8 @@ export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEv
   void ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS).then(() => {
     if (client.destroyed) return;
     const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
-    onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, ...d });
+    reportDryRun(ctx, d, { srcIp: src, dstPort: dst.port });
+    onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, allowed: d.allowed, reason: d.reason });
     const rec = inboundRecord(ctx, src, dst.port, undefined);
     rec.src.addr = `${src}:${client.remotePort ?? 0}`;
     if (!d.allowed) {

@@ -53,6 +53,7 @@ export interface TunnelView {
   on(event: 'connectionOpened', listener: (r: ConnectionRecord) => void): unknown;
   on(event: 'connectionClosed', listener: (r: ConnectionClosed) => void): unknown;
   on(event: 'certRevoked', listener: (e: { sessions: number }) => void): unknown;
+  on(event: 'dryRun', listener: (e: { policy: string; decision: 'allow' | 'deny' }) => void): unknown;
 }
 
 interface DaemonParts {
@@ -86,6 +87,7 @@ export function startTunnelOperations(d: DaemonParts, opts: TunnelOperationsOpti
   tunnel.on('connectionOpened', onOpened);
   tunnel.on('connectionClosed', onClosed);
   tunnel.on('certRevoked', (e) => metrics.crlRejections.inc({}, e.sessions));
+  tunnel.on('dryRun', (e) => metrics.dryRun.inc({ decision: e.decision, policy: e.policy }));
 
   let hadResponse = false;
   const onConnected = (): void => void (hadResponse = true);

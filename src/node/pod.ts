@@ -2,6 +2,7 @@
 import type net from 'node:net';
 import type { SocketFactory } from '../platform/sockets.js';
 import type { ConnectionClosed, ConnectionRecord, ResponseFlag } from './connections.js';
+import type { DryRunEvent } from './inbound.js';
 import type { MeshState } from './state.js';
 
 export interface PodRef {
@@ -32,6 +33,8 @@ export interface PodContext {
   waitForWorkload(ip: string, timeoutMs: number): Promise<boolean>;
   /** Registers an authorized inbound connection so a policy change can re-check it (spec §5.3). */
   trackInbound(conn: InboundConnection): void;
+  /** A dry-run policy's would-be decision on an inbound connection (logged and counted, never enforced). */
+  onDryRun?(e: DryRunEvent): void;
 }
 
 /** What authorized an open inbound connection, and the socket that ends it. */

@@ -27,7 +27,7 @@ function certificateFor(identity: string): WorkloadCertificate | Promise<Workloa
 }
 
 const tunnel = new NodeTunnel({ snapshot: init.snapshot, certificateFor, trustDomain: init.trustDomain, manageCaptureRules: false });
-const EVENTS: (keyof NodeTunnelEvents)[] = ['inbound', 'outbound', 'plaintext', 'revoked', 'connectionOpened', 'connectionClosed', 'certRevoked'];
+const EVENTS: (keyof NodeTunnelEvents)[] = ['inbound', 'outbound', 'plaintext', 'revoked', 'dryRun', 'connectionOpened', 'connectionClosed', 'certRevoked'];
 for (const name of EVENTS) tunnel.on(name, (payload: unknown) => port.postMessage({ type: 'event', name, payload }));
 
 async function handle(m: ToWorker): Promise<unknown> {

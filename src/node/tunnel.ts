@@ -10,7 +10,7 @@ import type { HboneServer, TunnelInfo } from '../hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { DEFAULT_PORTS, INPOD_MARK, applyCaptureRules, removeCaptureRules } from '../platform/capture-rules.js';
 import { ffiSockets, type SocketFactory } from '../platform/sockets.js';
-import { authorizeInbound, createHboneInbound, handlePlaintextInbound, sourceWorkload, type PlaintextEvent } from './inbound.js';
+import { authorizeInbound, createHboneInbound, handlePlaintextInbound, sourceWorkload, type DryRunEvent, type PlaintextEvent } from './inbound.js';
 import { handleOutbound, type OutboundEvent } from './outbound.js';
 import type { InboundConnection, PodContext, PodRef } from './pod.js';
 import { nextConnectionId, peerMeta, type ConnectionClosed, type ConnectionRecord } from './connections.js';
@@ -80,6 +80,8 @@ export interface NodeTunnelEvents {
   plaintext: [PlaintextEvent];
   /** An open inbound connection closed because new policy denies it. */
   revoked: [RevokedEvent];
+  /** A dry-run policy would have decided this inbound connection (spec §5.3 step 2; not enforced). */
+  dryRun: [DryRunEvent];
   /** Every proxied connection, both directions: telemetry and the admin view read these. */
   connectionOpened: [ConnectionRecord];
   connectionClosed: [ConnectionClosed];
@@ -195,6 +197,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
         e.inbound.add(c);
         c.app.once('close', () => e.inbound.delete(c));
       },
+      onDryRun: (d) => this.emit('dryRun', d),
     };
   }
 

@@ -48,6 +48,14 @@ describe('authz evaluate: matching (§5.3)', () => {
     ['a rule needs all of its clauses', pol('p', { rules: [rule([m({ destinationPorts: [8080] })], [m({ namespaces: [{ exact: 'other' }] })])] }), mtls, false],
     ['a policy matches if any rule does', pol('p', { rules: [rule([m({ destinationPorts: [1] })]), rule([m({ destinationPorts: [8080] })])] }), mtls, true],
     ['an empty Match is skipped, not a wildcard', pol('p', { rules: [rule([emptyMatch()])] }), mtls, false],
+    // ztunnel rbac.rs: a clause with no Matches at all matches (only an empty Match is skipped).
+    ['a clause with no Matches matches', pol('p', { rules: [{ clauses: [{ matches: [] }, { matches: [m({ destinationPorts: [8080] })] }] }] }), mtls, true],
+    ['an empty-Match clause AND-ed with a matching one makes the rule a no-op', pol('p', { rules: [rule([m({ destinationPorts: [8080] })], [emptyMatch()])] }), mtls, false],
+    ['an empty Match beside a matching one in the same clause is harmless', pol('p', { rules: [rule([emptyMatch(), m({ destinationPorts: [8080] })])] }), mtls, true],
+    ['two when clauses are AND-ed: namespace hit, port miss', pol('p', { rules: [rule([m({ namespaces: [{ exact: 'client' }] })], [m({ destinationPorts: [9999] })])] }), mtls, false],
+    ['two when clauses are AND-ed: both hit', pol('p', { rules: [rule([m({ namespaces: [{ exact: 'client' }] })], [m({ destinationPorts: [8080] })])] }), mtls, true],
+    ['a principal sent with spiffe:// never matches', pol('p', { rules: [rule([m({ principals: [{ exact: 'spiffe://cluster.local/ns/client/sa/curl' }] })])] }), mtls, false],
+    ['a notPrincipal sent with spiffe:// never excludes', pol('p', { rules: [rule([m({ notPrincipals: [{ exact: 'spiffe://cluster.local/ns/client/sa/curl' }] })])] }), mtls, true],
     ['types inside a Match are AND-ed', pol('p', { rules: [rule([m({ destinationPorts: [8080], namespaces: [{ exact: 'other' }] })])] }), mtls, false],
     ['a negative list with a hit fails the Match', pol('p', { rules: [rule([m({ notDestinationPorts: [8080] })])] }), mtls, false],
     ['a negative list without a hit passes', pol('p', { rules: [rule([m({ notDestinationPorts: [9090] })])] }), mtls, true],
@@ -91,9 +99,39 @@ describe('authz evaluate: decision (§5.3)', () => {
       assert.equal(r.reason, reason);
     });
   }
-  it('reports dry-run matches and unknown keys', () => {
+  it('reports dry-run outcomes and unknown keys', () => {
     const r = evaluate([{ ...denyAll, dryRun: true }], { namespace: 'app', authorizationPolicies: ['app/missing'] }, plain);
-    assert.deepEqual(r.dryRun, ['app/deny']);
+    assert.deepEqual(r.dryRun, [{ policy: 'app/deny', action: 'DENY', decision: 'deny', message: 'dry-run: deny policy match' }]);
     assert.deepEqual(r.unknownKeys, ['app/missing']);
   });
+});
+
+// ztunnel state.rs assert_rbac: dry-run DENYs are checked before enforced DENYs (and reported even
+// when one of those then denies); dry-run ALLOWs only after no enforced DENY matched; "no allow
+// policies match" only when no enforced ALLOW exists. Nothing dry-run changes the decision.
+describe('authz evaluate: dry-run outcomes (§5.3 step 2)', () => {
+  const dry = (p: Authorization): Authorization => ({ ...p, dryRun: true });
+  const denyAll = pol('deny', { action: 'DENY', rules: [rule()] });
+  const dryDeny = dry(pol('dry-deny', { action: 'DENY', rules: [rule()] }));
+  const dryDenyMiss = dry(pol('dry-deny-miss', { action: 'DENY', rules: [rule([m({ destinationPorts: [1] })])] }));
+  const dryAllow = dry(pol('dry-allow', { rules: [rule()] }));
+  const dryAllowMiss = dry(pol('dry-allow-miss', { rules: [rule([m({ destinationPorts: [1] })])] }));
+  const allowAll = pol('allow', { rules: [rule()] });
+  const rows: [string, Authorization[], boolean, [string, 'allow' | 'deny', string][]][] = [
+    ['a matching dry-run DENY would deny; the connection is allowed', [dryDeny], true, [['app/dry-deny', 'deny', 'dry-run: deny policy match']]],
+    ['a dry-run DENY that does not match reports nothing', [dryDenyMiss], true, []],
+    ['a dry-run DENY is reported even when an enforced DENY denies', [dryDeny, denyAll], false, [['app/dry-deny', 'deny', 'dry-run: deny policy match']]],
+    ['dry-run ALLOWs are not checked once an enforced DENY matched', [dryAllow, denyAll], false, []],
+    ['a matching dry-run ALLOW would allow', [dryAllow], true, [['app/dry-allow', 'allow', 'dry-run: allow policy match']]],
+    ['dry-run ALLOWs that all miss, with no enforced ALLOW, would deny', [dryAllowMiss], true, [['app/dry-allow-miss', 'deny', 'dry-run: no allow policies match']]],
+    ['one matching dry-run ALLOW is enough: the missing one is not reported', [dryAllowMiss, dryAllow], true, [['app/dry-allow', 'allow', 'dry-run: allow policy match']]],
+    ['with an enforced ALLOW, a missing dry-run ALLOW changes nothing and is not reported', [dryAllowMiss, allowAll], true, []],
+  ];
+  for (const [name, pols, allowed, want] of rows) {
+    it(name, () => {
+      const r = evaluate(pols, dest, mtls);
+      assert.equal(r.allowed, allowed);
+      assert.deepEqual(r.dryRun.map((o) => [o.policy, o.decision, o.message]), want);
+    });
+  }
 });

@@ -142,9 +142,46 @@ describe('meshWarnings', () => {
       ],
     ],
     [
-      'DENY with hosts and remoteIpBlocks: L4 remainder enforced',
-      ap({ action: 'DENY', rules: [{ from: [{ source: { remoteIpBlocks: ['1.2.3.4'], ipBlocks: ['1.2.3.0/24'] } }], to: [{ operation: { hosts: ['a.com'] } }] }] }),
+      'DENY with remoteIpBlocks beside ipBlocks: L4 remainder enforced',
+      ap({ action: 'DENY', rules: [{ from: [{ source: { remoteIpBlocks: ['1.2.3.4'], ipBlocks: ['1.2.3.0/24'] } }], to: [{ operation: { hosts: ['a.com'], ports: ['80'] } }] }] }),
       [{ path: 'spec.rules[0]', message: 'L7 attributes (from[0].source.remoteIpBlocks, to[0].operation.hosts) are ignored at L4; the L4 remainder is enforced (more restrictive)' }],
+    ],
+    // Behaviour change: an L7-only part used to be reported as dropped with the L4 remainder enforced.
+    [
+      'DENY whose to has only hosts: the rule is a no-op',
+      ap({ action: 'DENY', rules: [{ from: [{ source: { remoteIpBlocks: ['1.2.3.4'], ipBlocks: ['1.2.3.0/24'] } }], to: [{ operation: { hosts: ['a.com'] } }] }] }),
+      [
+        {
+          path: 'spec.rules[0]',
+          message:
+            "L7 attributes (from[0].source.remoteIpBlocks, to[0].operation.hosts) are omitted at L4, which leaves 'to' with nothing to match; node tunnels never match an empty condition and conditions are AND-ed, so this DENY rule has no effect (no-op); add targetRefs to a waypoint to enforce it at L7",
+        },
+      ],
+    ],
+    [
+      'DENY with an L7 when condition: the rule is a no-op',
+      ap({ action: 'DENY', rules: [{ from: [{ source: principals }], when: [{ key: 'source.namespace', values: ['a'] }, { key: 'request.headers[x]', values: ['1'] }] }] }),
+      [
+        {
+          path: 'spec.rules[0]',
+          message:
+            "L7 attributes (when[1] (key request.headers[x])) are omitted at L4, which leaves 'when[1]' with nothing to match; node tunnels never match an empty condition and conditions are AND-ed, so this DENY rule has no effect (no-op); add targetRefs to a waypoint to enforce it at L7",
+        },
+      ],
+    ],
+    [
+      'spiffe:// principals never match (also on a waypoint policy)',
+      ap({ targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }], rules: [{ from: [{ source: { notPrincipals: ['spiffe://cluster.local/ns/a/sa/b'] } }], when: [{ key: 'source.principal', values: ['spiffe://cluster.local/ns/a/sa/c'] }] }] }),
+      [
+        {
+          path: 'spec.rules[0].from[0].source.notPrincipals[0]',
+          message: "principal 'spiffe://cluster.local/ns/a/sa/b' includes the spiffe:// scheme; Istio matches principals without it (node tunnels and waypoints alike), so it never excludes anyone; write 'cluster.local/ns/a/sa/b'",
+        },
+        {
+          path: 'spec.rules[0].when[0].values[0]',
+          message: "principal 'spiffe://cluster.local/ns/a/sa/c' includes the spiffe:// scheme; Istio matches principals without it (node tunnels and waypoints alike), so it never matches; write 'cluster.local/ns/a/sa/c'",
+        },
+      ],
     ],
     ['L7 with targetRefs: enforced by the waypoint, none', ap({ targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }], rules: [{ to: [{ operation: { methods: ['GET'] } }] }] }), []],
     ['AUDIT without targetRefs', ap({ action: 'AUDIT', rules: [{}] }), [{ path: 'spec.action', message: 'AUDIT is not enforced by node tunnels; it needs targetRefs to a waypoint' }]],

@@ -1,8 +1,10 @@
 // Inbound authorization of the node tunnel (spec §2.6 step 3, §5.3) with a fake pod context.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { it } from 'node:test';
 import { emptyMatch, type Authorization, type MeshSnapshot, type Workload } from '../../src/api/types.js';
-import { authorizeInbound } from '../../src/node/inbound.js';
+import { authorizeInbound, formatDryRun, handlePlaintextInbound, type DryRunEvent } from '../../src/node/inbound.js';
+import type { SocketFactory } from '../../src/platform/sockets.js';
 import type { PodContext } from '../../src/node/pod.js';
 import { MeshState } from '../../src/node/state.js';
 
@@ -26,4 +28,40 @@ it('inbound authz: destination must be this pod and known; identity must parse; 
   assert.equal(authorizeInbound(byPrincipal, { ...conn, peerIdentity: undefined }).allowed, true);
   assert.equal(authorizeInbound(ctxWith([deny({ notPrincipals: [{ presence: true }] })]), { ...conn, peerIdentity: undefined }).allowed, false);
   assert.equal(authorizeInbound(ctxWith([deny({ sourceIps: [{ address: '10.0.2.5', length: 32 }] })]), conn).allowed, false);
+});
+
+// Dry-run through the real plaintext (15006) handler on loopback: only the netns parts of the
+// socket factory are stood in for (original destination, dialing the app).
+it('plaintext inbound: a matching dry-run DENY is reported once with what was enforced, and never enforced', async () => {
+  const app = net.createServer((s) => s.end('hello'));
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const appPort = (app.address() as net.AddressInfo).port;
+  const sockets: SocketFactory = {
+    originalDst: () => ({ address: '10.0.1.2', port: 8080 }),
+    connectFromNetns: () => net.connect(appPort, '127.0.0.1'),
+    listenInNetns: () => assert.fail('not used'),
+    setMark: () => assert.fail('not used'),
+  };
+  const dryDeny: Authorization = { ...deny({ sourceIps: [{ address: '127.0.0.1', length: 32 }] }), name: 'dry-deny', dryRun: true };
+  const events: DryRunEvent[] = [];
+  const ctx: PodContext = { ...ctxWith([dryDeny]), sockets, onDryRun: (e) => events.push(e) };
+  const front = net.createServer((c) => handlePlaintextInbound(ctx, c));
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  try {
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = net.connect((front.address() as net.AddressInfo).port, '127.0.0.1');
+      let data = '';
+      c.on('data', (d) => (data += d.toString()));
+      c.on('close', () => resolve(data));
+      c.on('error', reject);
+    });
+    assert.equal(got, 'hello', 'the dry-run DENY did not stop the connection');
+    assert.deepEqual(events, [
+      { policy: 'b/dry-deny', action: 'DENY', decision: 'deny', message: 'dry-run: deny policy match', pod: '10.0.1.2', src: '127.0.0.1', dstPort: 8080, enforced: { allowed: true, reason: 'no allow policies' } },
+    ]);
+    assert.equal(formatDryRun(events[0]!), 'dry-run: deny policy match policy=b/dry-deny would=deny plaintext 127.0.0.1 -> 10.0.1.2:8080 (enforced: allow, no allow policies)');
+  } finally {
+    front.close();
+    app.close();
+  }
 });

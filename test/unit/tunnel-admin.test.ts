@@ -119,6 +119,10 @@ test('metrics and access log from connection events; both metric paths; one acce
   const deny: ConnectionClosed = { ...record('b'), bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'DENY', error: 'HTTP 401: deny-client' };
   fake.tunnel.emit('connectionClosed', deny);
   fake.certs.emit('updated', clientCert);
+  const dry = { pod: '10.0.2.5', src: '10.0.1.2', dstPort: 8080, action: 'DENY', message: 'dry-run: deny policy match', enforced: { allowed: true, reason: 'no allow policies' } };
+  fake.tunnel.emit('dryRun', { ...dry, policy: 'demo/dry-deny', decision: 'deny' });
+  fake.tunnel.emit('dryRun', { ...dry, policy: 'demo/dry-deny', decision: 'deny' });
+  fake.tunnel.emit('dryRun', { ...dry, policy: 'demo/dry-allow', action: 'ALLOW', decision: 'allow', message: 'dry-run: allow policy match' });
   fake.xds.emit('connected');
   fake.xds.emit('disconnected', { code: 14, details: 'gone' });
   const port = ops.ports().stats;
@@ -134,6 +138,8 @@ test('metrics and access log from connection events; both metric paths; one acce
     assert.match(text, /^istio_xds_message_total\{url="type\.googleapis\.com\/istio\.workload\.Address"\} 2$/m);
     assert.match(text, /^istio_xds_connection_terminations_total\{reason="Error"\} 1$/m);
     assert.match(text, /^ambit_certificates_issued_total 1$/m);
+    assert.match(text, /^ambit_authz_dry_run_total\{decision="deny",policy="demo\/dry-deny"\} 2$/m);
+    assert.match(text, /^ambit_authz_dry_run_total\{decision="allow",policy="demo\/dry-allow"\} 1$/m);
     assert.match(text, /^ambit_certificate_expiration_timestamp_seconds\{identity="spiffe:\/\/cluster\.local\/ns\/demo\/sa\/client"\} \d+$/m);
   }
   assert.equal(access.length, 2, 'one line per connection, the early deny included');

@@ -1,16 +1,12 @@
 // AuthorizationPolicy → istio.security.Authorization for node tunnels (spec §5.1, §5.2),
 // following istiod's `convertAuthorizationPolicy` / `handleRule`.
-import { emptyMatch, type Authorization, type AuthzAction, type AuthzScope, type Clause, type Match, type Rule } from '../../api/types.js';
+import { emptyMatch, type Authorization, type AuthzAction, type AuthzScope, type Match, type Rule } from '../../api/types.js';
 import { isEmptyMatch } from '../../authz/evaluate.js';
-import { addressMatch, portValue, principalToMatch, serviceAccountMatch, stringToMatch } from './match-values.js';
+import { L4_WHEN_KEYS, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS, spiffePrincipalWarnings } from '../../model/mesh/authorization-l4.js';
+import { addressMatch, portValue, serviceAccountMatch, stringToMatch } from './match-values.js';
 import { objectRef, type AuthorizationPolicyInput, type ConditionInput, type Diagnostic, type OperationInput, type RuleInput, type SourceInput } from './inputs.js';
 
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
-
-/** `when` keys a node tunnel can enforce (istiod `l4WhenAttributes`). */
-export const L4_WHEN_KEYS = ['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port'] as const;
-const SOURCE_L7 = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals'] as const;
-const OPERATION_L7 = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 
 export const hasTargetRefs = (p: AuthorizationPolicyInput): boolean => p.spec?.targetRef !== undefined || (p.spec?.targetRefs?.length ?? 0) > 0;
 
@@ -29,8 +25,8 @@ const ports = (v: readonly (string | number)[] | undefined, what: string): numbe
 function sourceMatch(s: SourceInput, ns: string): Match {
   return {
     ...emptyMatch(),
-    principals: (s.principals ?? []).map(principalToMatch),
-    notPrincipals: (s.notPrincipals ?? []).map(principalToMatch),
+    principals: (s.principals ?? []).map(stringToMatch),
+    notPrincipals: (s.notPrincipals ?? []).map(stringToMatch),
     namespaces: (s.namespaces ?? []).map(stringToMatch),
     notNamespaces: (s.notNamespaces ?? []).map(stringToMatch),
     serviceAccounts: (s.serviceAccounts ?? []).map((v) => serviceAccountMatch(v, ns)),
@@ -52,7 +48,7 @@ function conditionMatch(c: ConditionInput): Match {
     case 'source.namespace':
       return { ...m, namespaces: pos.map(stringToMatch), notNamespaces: neg.map(stringToMatch) };
     case 'source.principal':
-      return { ...m, principals: pos.map(principalToMatch), notPrincipals: neg.map(principalToMatch) };
+      return { ...m, principals: pos.map(stringToMatch), notPrincipals: neg.map(stringToMatch) };
     case 'destination.ip':
       return { ...m, destinationIps: ips(pos, 'destination.ip'), notDestinationIps: ips(neg, 'destination.ip') };
     case 'destination.port':
@@ -62,44 +58,58 @@ function conditionMatch(c: ConditionInput): Match {
   }
 }
 
-const presentL7 = <K extends string>(o: Partial<Record<K, unknown[] | undefined>>, keys: readonly K[]): string[] => keys.filter((k) => (o[k]?.length ?? 0) > 0);
+const presentL7 = (o: object, keys: readonly string[]): string[] => keys.filter((k) => ((o as Record<string, unknown[] | undefined>)[k]?.length ?? 0) > 0);
 
-interface EntryResult {
-  match: Match;
-  l7: string[];
-}
-
-type RuleOutcome = { kind: 'rule'; rule: Rule; ignoredL7: string[] } | { kind: 'dropped'; l7: string[] } | { kind: 'no-effect'; l7: string[] } | { kind: 'invalid'; message: string };
+type RuleOutcome =
+  | { kind: 'rule'; rule: Rule; ignoredL7: string[] }
+  | { kind: 'no-op'; rule: Rule; l7: string[]; emptyParts: string[] }
+  | { kind: 'dropped'; l7: string[] }
+  | { kind: 'invalid'; message: string };
 
 /**
- * §5.2: each of from / to / when becomes one clause (AND), each entry one Match (OR).
- * ALLOW: a rule with any L7 field is dropped whole. DENY: L7 fields are omitted; an entry left
- * empty by that is removed and a dimension left with no entries is omitted (the L4 remainder is
- * enforced, more restrictive than written); a rule with nothing L4 left has no effect.
+ * istiod `handleRule` (§5.2): one clause for `to` (a Match per entry), one for `from` (a Match
+ * per entry), then one clause per `when` condition; clauses are AND-ed, a clause's Matches
+ * OR-ed. L7 attributes are left out of the Matches. ALLOW: a rule with any L7 is dropped.
+ * DENY: the rule is sent as built; a part that had only L7 is a clause of one empty Match,
+ * which never matches, so the whole rule is a no-op. A part mixing L4 and L7 keeps its L4
+ * remainder (more restrictive than written).
  */
 export function convertRule(action: AuthzAction, rule: RuleInput, policyNamespace: string): RuleOutcome {
-  let dims: EntryResult[][];
+  const l7: string[] = [];
+  const parts: { name: string; matches: Match[] }[] = [];
   try {
-    dims = [
-      (rule.from ?? []).map((f) => ({ match: sourceMatch(f.source ?? {}, policyNamespace), l7: presentL7(f.source ?? {}, SOURCE_L7) })),
-      (rule.to ?? []).map((t) => ({ match: operationMatch(t.operation ?? {}), l7: presentL7(t.operation ?? {}, OPERATION_L7) })),
-      (rule.when ?? []).map((w) => ({ match: conditionMatch(w), l7: (L4_WHEN_KEYS as readonly string[]).includes(w.key) ? [] : [`when ${w.key}`] })),
-    ];
+    const to = rule.to ?? [];
+    const from = rule.from ?? [];
+    if (to.length > 0) {
+      parts.push({ name: 'to', matches: to.map((t) => operationMatch(t.operation ?? {})) });
+      for (const t of to) l7.push(...presentL7(t.operation ?? {}, L7_OPERATION_FIELDS));
+    }
+    if (from.length > 0) {
+      parts.push({ name: 'from', matches: from.map((f) => sourceMatch(f.source ?? {}, policyNamespace)) });
+      for (const f of from) l7.push(...presentL7(f.source ?? {}, L7_SOURCE_FIELDS));
+    }
+    (rule.when ?? []).forEach((w, i) => {
+      if (!L4_WHEN_KEYS.includes(w.key)) l7.push(`when ${w.key}`);
+      parts.push({ name: `when[${i}]`, matches: [conditionMatch(w)] });
+    });
   } catch (e) {
     if (e instanceof InvalidValue) return { kind: 'invalid', message: e.message };
     throw e;
   }
-  const l7 = [...new Set(dims.flat().flatMap((e) => e.l7))];
-  if (action === 'ALLOW' && l7.length > 0) return { kind: 'dropped', l7 };
-  const clauses: Clause[] = [];
-  for (const entries of dims) {
-    if (entries.length === 0) continue;
-    const kept = entries.filter((e) => e.l7.length === 0 || !isEmptyMatch(e.match));
-    if (kept.length > 0) clauses.push({ matches: kept.map((e) => e.match) });
-  }
-  const hadContent = dims.some((d) => d.length > 0);
-  if (hadContent && clauses.length === 0) return { kind: 'no-effect', l7 };
-  return { kind: 'rule', rule: { clauses }, ignoredL7: l7 };
+  const unique = [...new Set(l7)];
+  if (action === 'ALLOW' && unique.length > 0) return { kind: 'dropped', l7: unique };
+  const out: Rule = { clauses: parts.map((p) => ({ matches: p.matches })) };
+  const emptyParts = parts.filter((p) => p.matches.every(isEmptyMatch)).map((p) => p.name);
+  if (unique.length > 0 && emptyParts.length > 0) return { kind: 'no-op', rule: out, l7: unique, emptyParts };
+  return { kind: 'rule', rule: out, ignoredL7: unique };
+}
+
+/** istiod reads the annotation with Go's strconv.ParseBool; anything else is enforced as written. */
+function parseDryRun(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  return undefined;
 }
 
 export function policyScope(p: AuthorizationPolicyInput, rootNamespace: string): AuthzScope {
@@ -120,30 +130,42 @@ export function convertAuthorizationPolicy(p: AuthorizationPolicyInput, rootName
     return undefined;
   }
   const action: AuthzAction = rawAction;
+  const dryRunValue = p.metadata.annotations?.[DRY_RUN_ANNOTATION];
+  const parsedDryRun = parseDryRun(dryRunValue);
+  if (parsedDryRun === undefined) diagnostics.push({ object: ref, message: `${DRY_RUN_ANNOTATION} '${dryRunValue ?? ''}' is not a boolean; the policy is enforced` });
   const namespace = p.metadata.namespace ?? '';
   const rules: Rule[] = [];
+  let effective = 0;
   (p.spec?.rules ?? []).forEach((r, i) => {
     const out = convertRule(action, r, namespace);
     const where = `rule ${i}`;
     switch (out.kind) {
       case 'rule':
         rules.push(out.rule);
+        effective++;
         if (out.ignoredL7.length > 0) diagnostics.push({ object: ref, message: `${where}: L7 fields (${out.ignoredL7.join(', ')}) are ignored by node tunnels; the L4 remainder is denied, which is more restrictive than written` });
+        break;
+      case 'no-op':
+        // Sent as istiod sends it: the empty clause makes the node tunnel skip the rule.
+        rules.push(out.rule);
+        diagnostics.push({ object: ref, message: `${where}: L7 fields (${out.l7.join(', ')}) are omitted by node tunnels, which leaves ${out.emptyParts.join(', ')} with nothing to match; an empty condition never matches, so this DENY rule has no effect (no-op)` });
         break;
       case 'dropped':
         diagnostics.push({ object: ref, message: `${where}: L7 fields (${out.l7.join(', ')}) cannot be enforced by node tunnels; the ALLOW rule is dropped and allows nothing` });
-        break;
-      case 'no-effect':
-        diagnostics.push({ object: ref, message: `${where}: only L7 fields (${out.l7.join(', ')}); node tunnels cannot enforce them, so this DENY rule has no effect` });
         break;
       case 'invalid':
         diagnostics.push({ object: ref, message: `${where}: ${out.message}; the rule is dropped` });
         break;
     }
+    for (const w of spiffePrincipalWarnings([r])) diagnostics.push({ object: ref, message: `${where}: ${w.message}` });
   });
   if (action === 'ALLOW' && rules.length === 0 && (p.spec?.rules?.length ?? 0) > 0) {
     // §5.2: an ALLOW that exists but matches nothing makes its workloads deny everything else.
     diagnostics.push({ object: ref, message: 'no rule can be enforced by node tunnels; the selected workloads deny all traffic not allowed by another policy' });
+  }
+  if (action === 'DENY' && effective === 0 && rules.length > 0) {
+    // istiod's httpDenyNoEffectBoilerplate, for the policy as a whole.
+    diagnostics.push({ object: ref, message: 'no rule can be enforced by node tunnels; this DENY policy has no effect there (enforce it in a waypoint with targetRefs)' });
   }
   return {
     name: p.metadata.name ?? '',
@@ -151,6 +173,6 @@ export function convertAuthorizationPolicy(p: AuthorizationPolicyInput, rootName
     scope: policyScope(p, rootNamespace),
     action,
     rules,
-    dryRun: p.metadata.annotations?.[DRY_RUN_ANNOTATION] === 'true',
+    dryRun: parsedDryRun ?? false,
   };
 }

@@ -10,8 +10,9 @@ export function stringToMatch(value: string): StringMatch {
   return { exact: value };
 }
 
-/** Principals are compared without the `spiffe://` scheme (spec §5.3). */
-export const principalToMatch = (value: string): StringMatch => stringToMatch(value.startsWith('spiffe://') ? value.slice('spiffe://'.length) : value);
+// Principals go through stringToMatch as written, `spiffe://` included: istiod does not strip
+// it, and node tunnels compare against the identity without the scheme, so such an entry never
+// matches (warned about at apply time and by `ambit analyze`, AMB017).
 
 /** `"ns/sa"`, or a bare `"sa"` meaning the policy's namespace (spec §5.2). */
 export function serviceAccountMatch(value: string, policyNamespace: string): ServiceAccountMatch {

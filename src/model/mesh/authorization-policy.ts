@@ -2,7 +2,10 @@
 // warnings for fields a node tunnel cannot enforce (spec §5.1, §5.2). Pure.
 import { z } from 'zod';
 import { meshMeta, meshStatus, policyTargetRef, portString, strings, workloadSelector, type MeshObject } from './common.js';
+import { ruleL4View, spiffePrincipalWarnings } from './authorization-l4.js';
 import type { MeshWarning } from './warning.js';
+
+export { L4_WHEN_KEYS, spiffePrincipalWarnings } from './authorization-l4.js';
 
 const source = z.strictObject({
   principals: strings.optional(),
@@ -72,42 +75,38 @@ export type AuthorizationPolicySpec = z.infer<typeof authorizationPolicySpec>;
 export type AuthorizationPolicyRule = z.infer<typeof rule>;
 export type AuthorizationPolicyAction = (typeof AUTHZ_ACTIONS)[number];
 
-/** `when` keys a node tunnel enforces (spec §5.2); any other key is L7. */
-export const L4_WHEN_KEYS: readonly string[] = ['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port'];
-const L7_OPERATION: readonly string[] = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'];
-const L7_SOURCE: readonly string[] = ['requestPrincipals', 'notRequestPrincipals', 'remoteIpBlocks', 'notRemoteIpBlocks'];
-
 /** The L7 attributes a rule uses, as paths relative to the rule (`to[0].operation.paths`). */
-export function l7Attributes(r: AuthorizationPolicyRule): string[] {
-  const out: string[] = [];
-  const set = (o: object, k: string): boolean => ((o as Record<string, unknown[] | undefined>)[k]?.length ?? 0) > 0;
-  (r.from ?? []).forEach((f, i) => L7_SOURCE.forEach((k) => set(f.source, k) && out.push(`from[${i}].source.${k}`)));
-  (r.to ?? []).forEach((t, i) => L7_OPERATION.forEach((k) => set(t.operation, k) && out.push(`to[${i}].operation.${k}`)));
-  (r.when ?? []).forEach((w, i) => !L4_WHEN_KEYS.includes(w.key) && out.push(`when[${i}] (key ${w.key})`));
-  return out;
+export const l7Attributes = (r: AuthorizationPolicyRule): string[] => ruleL4View(r).l7;
+
+const WAYPOINT_FIX = 'add targetRefs to a waypoint to enforce it at L7';
+
+/** What the node tunnel does with rule i's L7 attributes (spec §5.2, istiod's status messages). */
+function l7RuleWarning(action: 'ALLOW' | 'DENY', r: AuthorizationPolicyRule, i: number): MeshWarning | undefined {
+  const { l7, emptyParts } = ruleL4View(r);
+  if (l7.length === 0) return undefined;
+  const which = ` (${l7.join(', ')})`;
+  const path = `spec.rules[${i}]`;
+  if (action === 'ALLOW') {
+    return { path, message: `the rule at rules[${i}] has L7 attributes${which} and is dropped at L4, so it allows nothing: traffic will be denied unless another policy allows it; ${WAYPOINT_FIX}` };
+  }
+  if (emptyParts.length > 0) {
+    return {
+      path,
+      message: `L7 attributes${which} are omitted at L4, which leaves ${emptyParts.map((e) => `'${e}'`).join(', ')} with nothing to match; node tunnels never match an empty condition and conditions are AND-ed, so this DENY rule has no effect (no-op); ${WAYPOINT_FIX}`,
+    };
+  }
+  return { path, message: `L7 attributes${which} are ignored at L4; the L4 remainder is enforced (more restrictive)` };
 }
 
-/** Valid but surprising: L7 fields or CUSTOM/AUDIT in a policy a node tunnel enforces (no targetRef). */
+/** Valid but surprising: spiffe:// principals anywhere; L7 fields or CUSTOM/AUDIT in a policy a node tunnel enforces (no targetRef). */
 export function authorizationPolicyWarnings(ap: Pick<AuthorizationPolicy, 'spec'>): MeshWarning[] {
   const spec = ap.spec ?? {};
-  if (spec.targetRef || spec.targetRefs?.length) return []; // enforced by a waypoint or gateway, at L7
+  const rules = spec.rules ?? [];
+  const principals = spiffePrincipalWarnings(rules);
+  if (spec.targetRef || spec.targetRefs?.length) return principals; // L7 is enforced by a waypoint or gateway
   const action = spec.action ?? 'ALLOW';
   if (action === 'CUSTOM' || action === 'AUDIT') {
-    return [{ path: 'spec.action', message: `${action} is not enforced by node tunnels; it needs targetRefs to a waypoint` }];
+    return [{ path: 'spec.action', message: `${action} is not enforced by node tunnels; it needs targetRefs to a waypoint` }, ...principals];
   }
-  const out: MeshWarning[] = [];
-  (spec.rules ?? []).forEach((r, i) => {
-    const l7 = l7Attributes(r);
-    if (l7.length === 0) return;
-    const which = ` (${l7.join(', ')})`;
-    out.push(
-      action === 'ALLOW'
-        ? {
-            path: `spec.rules[${i}]`,
-            message: `the rule at rules[${i}] has L7 attributes${which} and is dropped at L4, so it allows nothing: traffic will be denied unless another policy allows it; add targetRefs to a waypoint to enforce it at L7`,
-          }
-        : { path: `spec.rules[${i}]`, message: `L7 attributes${which} are ignored at L4; the L4 remainder is enforced (more restrictive)` },
-    );
-  });
-  return out;
+  return [...rules.flatMap((r, i) => l7RuleWarning(action, r, i) ?? []), ...principals];
 }

@@ -42,6 +42,7 @@ export class TunnelMetrics {
   readonly certFailures: Counter;
   readonly handshakes: Histogram;
   readonly crlRejections: Counter;
+  readonly dryRun: Counter;
   /** Ids of connections counted as opened and not yet closed (bounded by open connections). */
   readonly #open = new Set<string>();
 
@@ -71,6 +72,7 @@ export class TunnelMetrics {
         .map((c) => ({ labels: { identity: c.identity }, value: Math.floor(c.notAfter!.getTime() / 1000) })),
     );
     this.crlRejections = r.counter('istio_crl_policy_rejections_total', 'HBONE sessions refused at handshake or torn down because the peer certificate is revoked', { labelled: true });
+    this.dryRun = r.counter('ambit_authz_dry_run_total', 'Inbound connections a dry-run AuthorizationPolicy would have decided (not enforced), by decision (allow, deny) and policy (ns/name)', { labelled: true });
     this.handshakes = r.histogram('ambit_tls_handshake_duration_seconds', 'HBONE TLS handshake duration, by side (client: outbound pool, server: inbound 15008) and result', HANDSHAKE_BUCKETS);
   }
 
