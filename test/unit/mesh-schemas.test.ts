@@ -51,7 +51,7 @@ describe('invalid mesh config: path-qualified errors', () => {
     ['port out of range', ap({ rules: [{ to: [{ operation: { ports: ['99999'] } }] }] }), 'spec.rules[0].to[0].operation.ports[0]: must be a port number 1-65535 written as a string (e.g. "8080")'],
     ['port as a number', ap({ rules: [{ to: [{ operation: { ports: [8080] } }] }] }), 'spec.rules[0].to[0].operation.ports[0]: must be a port number 1-65535 written as a string (e.g. "8080")'],
     ['when without values', ap({ rules: [{ when: [{ key: 'source.ip' }] }] }), 'spec.rules[0].when[0]: must set values or notValues'],
-    ['CUSTOM without provider', ap({ action: 'CUSTOM', targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }] }), 'spec.provider: required when action is CUSTOM'],
+    ['CUSTOM without provider', ap({ action: 'CUSTOM', targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }], rules: [{}] }), 'spec.provider: required when action is CUSTOM'],
     ['selector and targetRefs', ap({ selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Service', name: 's' }] }), 'spec.selector: only one of selector or targetRef(s) may be set'],
     [
       'bad mTLS mode',
