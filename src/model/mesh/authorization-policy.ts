@@ -200,11 +200,13 @@ export function l7Attributes(r: AuthorizationPolicyRule): string[] {
 export function authorizationPolicyWarnings(ap: Pick<AuthorizationPolicy, 'spec'>): MeshWarning[] {
   const spec = ap.spec ?? {};
   if (spec.targetRef || spec.targetRefs?.length) return []; // enforced by a waypoint or gateway, at L7
+  const out: MeshWarning[] = [];
+  // istiod warns too: an empty selector is easily mistaken for "no workloads".
+  if (spec.selector && !Object.keys(spec.selector.matchLabels ?? {}).length) out.push({ path: 'spec.selector', message: 'has no matchLabels, so it selects every workload in the namespace' });
   const action = spec.action ?? 'ALLOW';
   if (action === 'CUSTOM' || action === 'AUDIT') {
-    return [{ path: 'spec.action', message: `${action} is not enforced by node tunnels; it needs targetRefs to a waypoint` }];
+    return [...out, { path: 'spec.action', message: `${action} is not enforced by node tunnels; it needs targetRefs to a waypoint` }];
   }
-  const out: MeshWarning[] = [];
   (spec.rules ?? []).forEach((r, i) => {
     const l7 = l7Attributes(r);
     if (l7.length === 0) return;

@@ -63,26 +63,23 @@ export const isDns1123Label = (s: string): boolean => s.length <= 63 && DNS1123_
 
 /** istiod ValidateFQDN: dot-separated DNS-1123 labels, a non-numeric top-level label, at most 255 characters. */
 export function fqdnProblem(name: string): string | undefined {
-  if (name === '') return 'must not be empty';
-  if (name.length > 255) return `domain name '${name}' is too long (max 255)`;
-  const labels = name.split('.');
-  const last = labels.length > 1 && labels[labels.length - 1] === '' ? labels.slice(0, -1) : labels; // `istio.io.` is allowed
-  const tld = last[last.length - 1] ?? '';
-  if (/^[0-9]+$/.test(tld)) return `domain name '${name}' is invalid (top-level label '${tld}' cannot be all-numeric)`;
-  const bad = last.find((l) => !isDns1123Label(l));
-  return bad === undefined ? undefined : `domain name '${name}' is invalid (label '${bad}' is not a DNS-1123 label)`;
+  return domainProblem(name, false);
 }
 
-/** istiod ValidateWildcardDomain: an FQDN whose first label may be `*` or `*suffix`. */
+/** istiod ValidateWildcardDomain: an FQDN whose first label may be `*`, `*foo` or `*-foo`. */
 export function wildcardDomainProblem(name: string): string | undefined {
+  return domainProblem(name, true);
+}
+
+function domainProblem(name: string, wildcard: boolean): string | undefined {
   if (name === '') return 'must not be empty';
   if (name.length > 255) return `domain name '${name}' is too long (max 255)`;
-  const dot = name.indexOf('.');
-  const first = dot < 0 ? name : name.slice(0, dot);
-  // `*`, `*foo` or `*-foo`, or a plain label.
-  const firstOk = first === '*' || (first.length <= 63 && isDns1123Label(first.replace(/^\*-?/, '')));
-  if (!firstOk) return `domain name '${name}' is invalid (label '${first}' is not a DNS-1123 label)`;
-  return dot < 0 ? undefined : fqdnProblem(name.slice(dot + 1));
+  let labels = name.split('.');
+  if (labels.length > 1 && labels[labels.length - 1] === '') labels = labels.slice(0, -1); // `istio.io.` is allowed
+  const tld = labels[labels.length - 1] ?? '';
+  if (/^[0-9]+$/.test(tld)) return `domain name '${name}' is invalid (top-level label '${tld}' cannot be all-numeric)`;
+  const bad = labels.find((l, i) => !(wildcard && i === 0 && (l === '*' || (l.length <= 63 && isDns1123Label(l.replace(/^\*-?/, ''))))) && !isDns1123Label(l));
+  return bad === undefined ? undefined : `domain name '${name}' is invalid (label '${bad}' is not a DNS-1123 label)`;
 }
 
 /** The kinds istiod lets a policy's targetRef(s) name (group '' is core). */

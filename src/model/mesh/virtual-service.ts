@@ -26,7 +26,10 @@ const l4Match = {
   sourceNamespace: z.string().optional(),
 };
 const tcpMatch = z.strictObject(l4Match);
-const tlsMatch = z.strictObject({ sniHosts: z.array(z.string()).min(1, { error: 'at least one SNI host is required' }), ...l4Match });
+const tlsMatch = z.strictObject({
+  sniHosts: z.array(z.string(), { error: (i) => (i.input === undefined ? 'required' : 'must be a list of host names') }).min(1, { error: 'at least one SNI host is required' }),
+  ...l4Match,
+});
 /** HTTP match conditions are the waypoint's; only the port is checked here. */
 const httpMatch = looseObject.superRefine((m, ctx) => {
   if (m['port'] !== undefined && !portNumber.safeParse(m['port']).success) issue(ctx, ['port'], 'must be a port number 1-65535');
