@@ -59,7 +59,16 @@ export function apiResourceList(group: string, version: string): object | undefi
   if (kinds.length === 0) return undefined;
   const resources: object[] = [];
   for (const k of kinds) {
-    resources.push({ name: k.resource, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: VERBS, shortNames: k.shortNames });
+    // As the API server serves CRDs: shortNames and categories only when there are some.
+    resources.push({
+      name: k.resource,
+      singularName: k.singular,
+      namespaced: k.namespaced,
+      kind: k.kind,
+      verbs: VERBS,
+      ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
+      ...(k.categories.length ? { categories: k.categories } : {}),
+    });
     for (const sub of k.subresources) resources.push(subresource(k, sub));
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };

@@ -1,7 +1,7 @@
 // Per-kind write semantics: defaults, admission checks, immutable fields, status
 // subresources and cascading deletes. Sits between the HTTP layer and the Store.
 import type { KindInfo } from '../model/core/kinds.js';
-import { KINDS, kindKey, apiVersionOf, storageVersionOf } from '../model/core/kinds.js';
+import { KINDS, KINDS_PREFERRED, kindKey, apiVersionOf, storageVersionOf } from '../model/core/kinds.js';
 import type { Deployment, KubeObject, Pod, Service } from '../model/core/types.js';
 import { validateObject } from '../model/core/validate.js';
 import { isMeshGroup } from '../model/mesh/schemas.js';
@@ -118,7 +118,7 @@ export class Registry {
     const cur = this.get(info, ns, name);
     switch (info.kind) {
       case 'Namespace':
-        for (const k of KINDS) if (k.namespaced) for (const o of this.store.list(kindKey(k), name)) this.delete(k, name, o.metadata.name!, { gracePeriodSeconds: 0 });
+        for (const k of KINDS_PREFERRED) if (k.namespaced) for (const o of this.store.list(kindKey(k), name)) this.delete(k, name, o.metadata.name!, { gracePeriodSeconds: 0 });
         break;
       case 'Pod': {
         const pod = cur as Pod;

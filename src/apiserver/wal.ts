@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { RENAMED_KIND_KEYS } from '../model/core/kinds.js';
 import type { KubeObject } from '../model/core/types.js';
 
 export interface WalRecord {
@@ -64,7 +65,7 @@ export class Wal {
         throw new CorruptStoreError(`snapshot ${this.#snapPath} is unreadable (${(e as Error).message}); restore it from a backup or remove the data directory to start empty`);
       }
       rv = snap.rv;
-      for (const { key, obj } of snap.objects) objects.set(key, obj);
+      for (const { key, obj } of snap.objects) objects.set(currentKey(key), obj);
     }
     const tail: ReplayedRecord[] = [];
     let truncatedBytes = 0;
@@ -87,6 +88,7 @@ export class Wal {
         }
         off = nl + 1;
         if (rec.rv <= rv) continue; // already in the snapshot
+        rec.key = currentKey(rec.key);
         rv = rec.rv;
         const prev = objects.get(rec.key);
         if (rec.op === 'put') objects.set(rec.key, rec.obj);
@@ -130,6 +132,12 @@ export class Wal {
     if (this.#fd >= 0) fs.closeSync(this.#fd);
     this.#fd = -1;
   }
+}
+
+/** A key written under a since-renamed resource, moved to the name served now. */
+function currentKey(key: string): string {
+  for (const [old, now] of Object.entries(RENAMED_KIND_KEYS)) if (key.startsWith(`${old}/`)) return `${now}${key.slice(old.length)}`;
+  return key;
 }
 
 function parseLine(line: Buffer): WalRecord | null {

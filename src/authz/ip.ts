@@ -64,3 +64,24 @@ export function inCidr(ip: string, address: string, length: number): boolean {
   const shift = bits - len;
   return a.value >> shift === net.value >> shift;
 }
+
+/**
+ * Why `text` is not an IP address (`cidr: false`) or an IP or CIDR (`cidr: true`) as Go's
+ * net/netip reads them, which is what istiod validates with; undefined when it is one.
+ * Stricter than parseIp: IPv4 parts with leading zeros (`010.0.0.1`) are refused, as Go does.
+ */
+export function ipProblem(text: string, cidr: boolean): string | undefined {
+  const slash = text.indexOf('/');
+  if (slash >= 0 && !cidr) return `'${text}' is not an IP address (a CIDR range is not allowed here)`;
+  const ipText = slash < 0 ? text : text.slice(0, slash);
+  const ip = parseIp(ipText);
+  const dotted = ipText.slice(ipText.lastIndexOf(':') + 1);
+  if (!ip || (dotted.includes('.') && dotted.split('.').some((p) => /^0\d/.test(p)))) {
+    return slash < 0 ? `'${text}' is not an IP address` : `'${text}' is not a CIDR range (bad address '${ipText}')`;
+  }
+  if (slash < 0) return undefined;
+  const max = ip.family === 4 ? 32 : 128;
+  const len = text.slice(slash + 1);
+  if (!/^(0|[1-9]\d{0,2})$/.test(len) || Number(len) > max) return `'${text}' is not a CIDR range (prefix length must be 0-${max})`;
+  return undefined;
+}

@@ -51,7 +51,7 @@ describe('invalid mesh config: path-qualified errors', () => {
     ['port out of range', ap({ rules: [{ to: [{ operation: { ports: ['99999'] } }] }] }), 'spec.rules[0].to[0].operation.ports[0]: must be a port number 1-65535 written as a string (e.g. "8080")'],
     ['port as a number', ap({ rules: [{ to: [{ operation: { ports: [8080] } }] }] }), 'spec.rules[0].to[0].operation.ports[0]: must be a port number 1-65535 written as a string (e.g. "8080")'],
     ['when without values', ap({ rules: [{ when: [{ key: 'source.ip' }] }] }), 'spec.rules[0].when[0]: must set values or notValues'],
-    ['CUSTOM without provider', ap({ action: 'CUSTOM', targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }] }), 'spec.provider: required when action is CUSTOM'],
+    ['CUSTOM without provider', ap({ action: 'CUSTOM', targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }], rules: [{}] }), 'spec.provider: required when action is CUSTOM'],
     ['selector and targetRefs', ap({ selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Service', name: 's' }] }), 'spec.selector: only one of selector or targetRef(s) may be set'],
     [
       'bad mTLS mode',
@@ -214,7 +214,7 @@ describe('kinds, versions and printers', () => {
     assert.deepEqual(versions('GRPCRoute'), ['v1']);
     assert.equal(kindByUserName('authorizationpolicies')?.version, 'v1');
     assert.equal(kindByUserName('authorizationpolicies')?.resource, 'authorizationpolicies');
-    for (const [short, kind] of [['pa', 'PeerAuthentication'], ['ra', 'RequestAuthentication'], ['se', 'ServiceEntry'], ['we', 'WorkloadEntry'], ['dr', 'DestinationRule'], ['vs', 'VirtualService'], ['gtw', 'Gateway']]) {
+    for (const [short, kind] of [['ap', 'AuthorizationPolicy'], ['pa', 'PeerAuthentication'], ['ra', 'RequestAuthentication'], ['se', 'ServiceEntry'], ['we', 'WorkloadEntry'], ['dr', 'DestinationRule'], ['vs', 'VirtualService'], ['gtw', 'Gateway']]) {
       assert.equal(kindByUserName(short!)?.kind, kind);
     }
     assert.equal(kindByUserName('httproutes.gateway.networking.k8s.io')?.kind, 'HTTPRoute');
@@ -311,21 +311,61 @@ describe('mesh kinds through the API server', () => {
     assert.ok(out.every((l) => l.endsWith(' unchanged\n')), out.join(''));
   });
 
+  it('Gateway is served under its plural: create, namespaced and cluster-wide list at /apis/gateway.networking.k8s.io/v1/gateways', async () => {
+    const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'waypoint', namespace: 'mesh-a' }, spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
+    const created = await cp.raw('POST', '/apis/gateway.networking.k8s.io/v1/namespaces/mesh-a/gateways', { token: ADMIN_TOKEN, body: gw });
+    assert.equal(created.status, 201, created.text);
+    for (const url of ['/apis/gateway.networking.k8s.io/v1/gateways', '/apis/gateway.networking.k8s.io/v1/namespaces/mesh-a/gateways', '/apis/gateway.networking.k8s.io/v1beta1/gateways']) {
+      const r = await cp.raw('GET', url, { token: ADMIN_TOKEN });
+      assert.equal(r.status, 200, `${url}: ${r.text}`);
+      const list = r.json as { kind: string; items: { metadata: { name: string; namespace: string } }[] };
+      assert.equal(list.kind, 'GatewayList', url);
+      assert.ok(list.items.some((o) => `${o.metadata.namespace}/${o.metadata.name}` === 'mesh-a/waypoint'), url);
+    }
+    assert.equal((await cp.raw('GET', '/apis/gateway.networking.k8s.io/v1/gatewaies', { token: ADMIN_TOKEN })).status, 404, 'the old derived plural is not served');
+  });
+
   const kubectlMissing = !hasTool('kubectl');
-  it('kubectl get authorizationpolicies -A prints the policies, and kubectl prints the Warning', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
-    const dir = fs.mkdtempSync(path.join(cp.root, 'kubectl-'));
+  function kubectlFor(dir: string): (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }> {
     const config = path.join(dir, 'kubeconfig');
     fs.writeFileSync(
       config,
       ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: ambit', '  cluster:', `    server: ${cp.baseUrl}`, `    certificate-authority-data: ${Buffer.from(cp.tls.ca).toString('base64')}`, 'users:', '- name: admin', '  user:', `    token: ${ADMIN_TOKEN}`, 'contexts:', '- name: ambit', '  context: {cluster: ambit, user: admin}', 'current-context: ambit'].join('\n'),
       { mode: 0o600 },
     );
-    const kubectl = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    return (...args: string[]) =>
       new Promise((resolve) => {
         execFile('kubectl', ['--kubeconfig', config, '--cache-dir', path.join(dir, 'cache'), ...args], { encoding: 'utf8', timeout: 20_000 }, (e, stdout, stderr) => {
           resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr });
         });
       });
+  }
+
+  it('kubectl get gateways -A and gtw work, and api-resources lists the upstream names', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
+    const kubectl = kubectlFor(fs.mkdtempSync(path.join(cp.root, 'kubectl-')));
+    const all = await kubectl('get', 'gateways', '-A');
+    assert.equal(all.code, 0, all.stderr);
+    assert.ok(all.stdout.split('\n').some((l) => /^mesh-a\s+waypoint\s/.test(l)), all.stdout);
+    for (const name of ['gateway', 'gtw', 'gateways.gateway.networking.k8s.io']) {
+      const one = await kubectl('get', name, 'waypoint', '-n', 'mesh-a', '-o', 'name');
+      assert.deepEqual([one.code, one.stdout.trim()], [0, 'gateway.gateway.networking.k8s.io/waypoint'], `${name}: ${one.stderr}`);
+    }
+    const byCategory = await kubectl('get', 'gateway-api', '-A', '-o', 'name');
+    assert.equal(byCategory.code, 0, byCategory.stderr);
+    assert.match(byCategory.stdout, /^gateway\.gateway\.networking\.k8s\.io\/waypoint$/m);
+    const res = await kubectl('api-resources', '--api-group=security.istio.io', '--no-headers');
+    assert.equal(res.code, 0, res.stderr);
+    const rows = res.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    assert.deepEqual(rows, [
+      ['authorizationpolicies', 'ap', 'security.istio.io/v1', 'true', 'AuthorizationPolicy'],
+      ['peerauthentications', 'pa', 'security.istio.io/v1', 'true', 'PeerAuthentication'],
+      ['requestauthentications', 'ra', 'security.istio.io/v1', 'true', 'RequestAuthentication'],
+    ]);
+  });
+
+  it('kubectl get authorizationpolicies -A prints the policies, and kubectl prints the Warning', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
+    const dir = fs.mkdtempSync(path.join(cp.root, 'kubectl-'));
+    const kubectl = kubectlFor(dir);
     const got = await kubectl('get', 'authorizationpolicies', '-A');
     assert.equal(got.code, 0, got.stderr);
     const lines = got.stdout.trim().split('\n');

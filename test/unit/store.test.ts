@@ -254,6 +254,28 @@ describe('Wal: restart, torn tails and corruption', () => {
   });
 });
 
+describe('Wal: renamed resources', () => {
+  it('objects stored under the old Gateway plural (gatewaies) load under gateways, from snapshot and log alike', () => {
+    const OLD = 'gateway.networking.k8s.io/gatewaies';
+    const NEW = 'gateway.networking.k8s.io/gateways';
+    const gw = (name: string): KubeObject => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace: 'demo' }, spec: {} });
+    const dir = tmpDir();
+    const s1 = openStore(dir, 3);
+    for (const n of ['a', 'b', 'c']) s1.create(OLD, gw(n)); // the third write compacts: a, b, c in the snapshot
+    s1.create(OLD, gw('d'));
+    s1.delete(OLD, 'demo', 'a'); // d and the delete of a stay in the log
+    closeStore(s1);
+
+    const s2 = openStore(dir, 100);
+    assert.deepEqual(s2.list(OLD), []);
+    assert.deepEqual(s2.list(NEW).map((o) => o.metadata.name), ['b', 'c', 'd']);
+    s2.delete(NEW, 'demo', 'b'); // a new-key record over an old-key snapshot entry
+    closeStore(s2);
+    const s3 = openStore(dir, 100);
+    assert.deepEqual(s3.list(NEW).map((o) => o.metadata.name), ['c', 'd']);
+  });
+});
+
 describe('Store: watch', () => {
   it('a watch from an old resourceVersion replays the later history in order, then live events', () => {
     const s = new Store();

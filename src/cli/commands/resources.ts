@@ -1,6 +1,6 @@
 // `ambit get|delete|scale|label`: kubectl habits over the API server.
 import { parseArgs } from 'node:util';
-import { kindByUserName, KINDS, type KindInfo } from '../../model/core/kinds.js';
+import { kindByUserName, KINDS_PREFERRED, type KindInfo } from '../../model/core/kinds.js';
 import type { KubeObject } from '../../model/core/types.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
@@ -8,9 +8,9 @@ import { renderObjects, renderTable } from '../print.js';
 import { deleteFromFiles, deleteOne } from './apply.js';
 
 function kindArg(name: string | undefined): KindInfo {
-  if (!name) throw new UsageError(`name a kind: ${KINDS.map((k) => k.resource).join(', ')}`);
+  if (!name) throw new UsageError(`name a kind: ${KINDS_PREFERRED.map((k) => k.resource).join(', ')}`);
   const k = kindByUserName(name);
-  if (!k) throw new UsageError(`unknown kind '${name}'; known: ${KINDS.map((x) => `${x.resource} (${x.shortNames.join(',')})`).join(', ')}`);
+  if (!k) throw new UsageError(`unknown kind '${name}'; known: ${KINDS_PREFERRED.map((x) => (x.shortNames.length ? `${x.resource} (${x.shortNames.join(',')})` : x.resource)).join(', ')}`);
   return k;
 }
 

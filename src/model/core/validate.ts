@@ -22,7 +22,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 function zodErrors(error: z.ZodError): FieldError[] {
   const out: FieldError[] = [];
+  // A misspelt field also makes refinements of its object complain (`must set at least one
+  // field`); the unknown field is the cause, so only it is reported for that object.
+  const unknownAt = new Set(error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => formatPath(i.path)));
   for (const issue of error.issues) {
+    if (issue.code === 'custom' && unknownAt.has(formatPath(issue.path))) continue;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' });
     } else if (issue.code === 'invalid_key' && issue.issues[0]) {

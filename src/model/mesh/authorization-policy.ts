@@ -1,6 +1,8 @@
 // security.istio.io AuthorizationPolicy (v1, v1beta1): schema, type and apply-time
 // warnings for fields a node tunnel cannot enforce (spec §5.1, §5.2). Pure.
 import { z } from 'zod';
+import { ipProblem } from '../../authz/ip.js';
+import { checkIps, checkNoEmpty, checkOneAttachment, checkServiceAccounts, checkTargetRef, issue, portTextProblem, serviceAccountProblem, wildcardValueProblem, type Path } from './checks.js';
 import { meshMeta, meshStatus, policyTargetRef, portString, strings, workloadSelector, type MeshObject } from './common.js';
 import { ruleL4View, spiffePrincipalWarnings } from './authorization-l4.js';
 import type { MeshWarning } from './warning.js';
@@ -33,17 +35,113 @@ const operation = z.strictObject({
   notPaths: strings.optional(),
 });
 
-const condition = z
-  .strictObject({ key: z.string().min(1, { error: 'required' }), values: strings.optional(), notValues: strings.optional() })
-  .refine((c) => (c.values?.length ?? 0) + (c.notValues?.length ?? 0) > 0, { error: 'must set values or notValues' });
+const condition = z.strictObject({ key: z.string().optional(), values: strings.optional(), notValues: strings.optional() });
 
 const rule = z.strictObject({
-  from: z.array(z.strictObject({ source })).optional(),
-  to: z.array(z.strictObject({ operation })).optional(),
+  from: z.array(z.strictObject({ source: source.optional() })).optional(),
+  to: z.array(z.strictObject({ operation: operation.optional() })).optional(),
   when: z.array(condition).optional(),
 });
 
 export const AUTHZ_ACTIONS = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] as const;
+
+// `when` keys istiod accepts (security.ValidateAttribute): exact names, and `name[key]` maps.
+const WHEN_KEYS = [
+  'source.ip',
+  'remote.ip',
+  'source.namespace',
+  'source.serviceAccount',
+  'source.principal',
+  'source.trustDomain',
+  'request.auth.principal',
+  'request.auth.audiences',
+  'request.auth.presenter',
+  'destination.ip',
+  'destination.port',
+  'connection.sni',
+];
+const WHEN_MAP_KEYS = ['request.headers', 'request.auth.claims', 'experimental.envoy.filters.'];
+const RETIRED_WHEN_KEYS: Record<string, string> = {
+  'destination.namespace': 'is replaced by the policy\'s metadata.namespace',
+  'destination.name': 'was only supported in v1alpha1',
+  'destination.user': 'was only supported in v1alpha1',
+};
+
+function whenKeyProblem(key: string): string | undefined {
+  if (WHEN_KEYS.includes(key)) return undefined;
+  if (key.startsWith('destination.labels')) return `key ${key} is replaced by the workload selector`;
+  if (RETIRED_WHEN_KEYS[key]) return `key ${key} ${RETIRED_WHEN_KEYS[key]}`;
+  if (WHEN_MAP_KEYS.some((m) => key.startsWith(m))) {
+    const open = key.indexOf('[');
+    return key.endsWith(']') && open > 0 && open < key.length - 2 ? undefined : `key ${key} must have the form name[key]`;
+  }
+  return `unknown key ${key}; known keys: ${WHEN_KEYS.join(', ')}, ${WHEN_MAP_KEYS.map((m) => (m.endsWith('.') ? `${m}*[...]` : `${m}[...]`)).join(', ')}`;
+}
+
+function whenValueProblem(key: string, v: string): string | undefined {
+  if (v === '') return 'must not be empty';
+  if (key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') return ipProblem(v, true);
+  if (key === 'destination.port') return portTextProblem(v);
+  if (key === 'source.serviceAccount') return serviceAccountProblem(v);
+  if (key === 'source.trustDomain') return wildcardValueProblem(v);
+  return undefined;
+}
+
+type Source = z.infer<typeof source>;
+type Operation = z.infer<typeof operation>;
+const IP_FIELDS = ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
+const NON_EMPTY_SOURCE = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', ...IP_FIELDS] as const;
+const NON_EMPTY_OPERATION = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+// Source fields and `when` keys istiod refuses with CUSTOM (the external authorizer cannot see them).
+const NOT_WITH_CUSTOM = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts'] as const;
+const has = (o: object, k: string): boolean => ((o as Record<string, unknown[] | undefined>)[k]?.length ?? 0) > 0;
+
+/** The rule checks of istiod's ValidateAuthorizationPolicy, with the path of each problem. */
+function checkRule(ctx: z.RefinementCtx, r: AuthorizationPolicyRule, base: Path, action: string): void {
+  if (r.from && r.from.length === 0) issue(ctx, [...base, 'from'], 'must not be empty (leave it out to match any source)');
+  r.from?.forEach((f, j) => {
+    const at: Path = [...base, 'from', j, 'source'];
+    if (!f.source) return issue(ctx, at, 'required');
+    const src: Source = f.source;
+    if (!Object.values(src).some((v) => (v as unknown[]).length > 0)) issue(ctx, at, 'must set at least one field');
+    if ((has(src, 'principals') || has(src, 'notPrincipals') || has(src, 'namespaces') || has(src, 'notNamespaces')) && (has(src, 'serviceAccounts') || has(src, 'notServiceAccounts'))) {
+      issue(ctx, at, 'serviceAccounts cannot be set with namespaces or principals');
+    }
+    for (const k of IP_FIELDS) checkIps(ctx, src[k], [...at, k]);
+    for (const k of NON_EMPTY_SOURCE) checkNoEmpty(ctx, src[k], [...at, k]);
+    checkServiceAccounts(ctx, src.serviceAccounts, [...at, 'serviceAccounts']);
+    checkServiceAccounts(ctx, src.notServiceAccounts, [...at, 'notServiceAccounts']);
+    if (action === 'CUSTOM') for (const k of NOT_WITH_CUSTOM) if (has(src, k)) issue(ctx, [...at, k], 'is not supported with action CUSTOM');
+  });
+  if (r.to && r.to.length === 0) issue(ctx, [...base, 'to'], 'must not be empty (leave it out to match any operation)');
+  r.to?.forEach((t, j) => {
+    const at: Path = [...base, 'to', j, 'operation'];
+    if (!t.operation) return issue(ctx, at, 'required');
+    const op: Operation = t.operation;
+    if (!Object.values(op).some((v) => (v as unknown[]).length > 0)) issue(ctx, at, 'must set at least one field');
+    for (const k of NON_EMPTY_OPERATION) checkNoEmpty(ctx, op[k], [...at, k]);
+  });
+  r.when?.forEach((c, j) => {
+    const at: Path = [...base, 'when', j];
+    if (!c.key) return issue(ctx, [...at, 'key'], 'required');
+    if (!c.values?.length && !c.notValues?.length) return issue(ctx, at, 'must set values or notValues');
+    const keyProblem = whenKeyProblem(c.key);
+    if (keyProblem) return issue(ctx, [...at, 'key'], keyProblem);
+    if (action === 'CUSTOM' && (['source.namespace', 'source.serviceAccount', 'source.trustDomain', 'source.principal'].includes(c.key) || c.key.startsWith('request.auth.'))) {
+      issue(ctx, [...at, 'key'], `${c.key} is not supported with action CUSTOM`);
+    }
+    for (const field of ['values', 'notValues'] as const) {
+      c[field]?.forEach((v, n) => {
+        const p = whenValueProblem(c.key!, v);
+        if (p) issue(ctx, [...at, field, n], p);
+      });
+    }
+  });
+}
+
+const DRY_RUN = 'istio.io/dry-run';
+// Go's strconv.ParseBool, which istiod parses the annotation with.
+const GO_BOOLS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'];
 
 export const authorizationPolicySpec = z
   .strictObject({
@@ -55,11 +153,16 @@ export const authorizationPolicySpec = z
     provider: z.strictObject({ name: z.string().min(1, { error: 'required' }) }).optional(),
   })
   .superRefine((s, ctx) => {
-    // The same exclusivity rules Istio's validation webhook applies.
-    if (s.targetRef && s.targetRefs?.length) ctx.addIssue({ code: 'custom', path: ['targetRefs'], message: 'only one of targetRef or targetRefs may be set' });
-    if (s.selector && (s.targetRef || s.targetRefs?.length)) ctx.addIssue({ code: 'custom', path: ['selector'], message: 'only one of selector or targetRef(s) may be set' });
-    if (s.action === 'CUSTOM' && !s.provider) ctx.addIssue({ code: 'custom', path: ['provider'], message: 'required when action is CUSTOM' });
-    if (s.provider && s.action !== 'CUSTOM') ctx.addIssue({ code: 'custom', path: ['provider'], message: 'only allowed when action is CUSTOM' });
+    // The checks of Istio's validation webhook (ValidateAuthorizationPolicy).
+    checkOneAttachment(ctx, s);
+    checkTargetRef(ctx, s.targetRef, ['targetRef']);
+    s.targetRefs?.forEach((r, i) => checkTargetRef(ctx, r, ['targetRefs', i]));
+    const action = s.action ?? 'ALLOW';
+    // Without rules a DENY or CUSTOM policy never triggers; `rules: [{}]` is how to match everything.
+    if ((action === 'DENY' || action === 'CUSTOM') && !s.rules?.length) issue(ctx, ['rules'], `required when action is ${action} (use [{}] to match every request)`);
+    if (action === 'CUSTOM' && !s.provider) issue(ctx, ['provider'], 'required when action is CUSTOM');
+    if (s.provider && action !== 'CUSTOM') issue(ctx, ['provider'], 'only allowed when action is CUSTOM');
+    s.rules?.forEach((r, i) => checkRule(ctx, r, ['rules', i], action));
   });
 
 export const authorizationPolicySchema = z.strictObject({
@@ -68,6 +171,13 @@ export const authorizationPolicySchema = z.strictObject({
   metadata: meshMeta,
   spec: authorizationPolicySpec.optional(),
   status: meshStatus,
+}).superRefine((ap, ctx) => {
+  // istiod checkDryRunAnnotation: a Go boolean, and only for ALLOW and DENY.
+  const dryRun = ap.metadata.annotations?.[DRY_RUN];
+  if (dryRun === undefined) return;
+  const action = ap.spec?.action ?? 'ALLOW';
+  if (action !== 'ALLOW' && action !== 'DENY') issue(ctx, ['metadata', 'annotations', DRY_RUN], `only supported with action ALLOW or DENY (action is ${action})`);
+  else if (!GO_BOOLS.includes(dryRun)) issue(ctx, ['metadata', 'annotations', DRY_RUN], `must be true or false (got '${dryRun}')`);
 });
 
 export type AuthorizationPolicy = MeshObject<z.infer<typeof authorizationPolicySchema>>;
@@ -104,9 +214,12 @@ export function authorizationPolicyWarnings(ap: Pick<AuthorizationPolicy, 'spec'
   const rules = spec.rules ?? [];
   const principals = spiffePrincipalWarnings(rules);
   if (spec.targetRef || spec.targetRefs?.length) return principals; // L7 is enforced by a waypoint or gateway
+  const out: MeshWarning[] = [];
+  // istiod warns too: an empty selector is easily mistaken for "no workloads".
+  if (spec.selector && !Object.keys(spec.selector.matchLabels ?? {}).length) out.push({ path: 'spec.selector', message: 'has no matchLabels, so it selects every workload in the namespace' });
   const action = spec.action ?? 'ALLOW';
   if (action === 'CUSTOM' || action === 'AUDIT') {
-    return [{ path: 'spec.action', message: `${action} is not enforced by node tunnels; it needs targetRefs to a waypoint` }, ...principals];
+    return [...out, { path: 'spec.action', message: `${action} is not enforced by node tunnels; it needs targetRefs to a waypoint` }, ...principals];
   }
-  return [...rules.flatMap((r, i) => l7RuleWarning(action, r, i) ?? []), ...principals];
+  return [...out, ...rules.flatMap((r, i) => l7RuleWarning(action, r, i) ?? []), ...principals];
 }

@@ -29,6 +29,13 @@ export function backendRef<T extends z.ZodType>(filter: T) {
     });
 }
 
-export const hostnames = z.array(z.string().min(1, { error: 'must not be empty' })).max(16, { error: 'at most 16 hostnames' });
+/** Gateway API Hostname: a DNS name, optionally `*.`-prefixed; never an IP. */
+export const hostname = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(253, { error: 'must be at most 253 characters' })
+  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: 'must be a lower-case DNS name, optionally prefixed with *.' });
+
+export const hostnames = z.array(hostname).max(16, { error: 'at most 16 hostnames' });
 
 export type ParentReference = z.infer<typeof parentRef>;

@@ -1,6 +1,8 @@
 // gateway.networking.k8s.io Gateway (v1, v1beta1): schema and type. A waypoint is a Gateway
 // with gatewayClassName istio-waypoint and an HBONE listener on 15008 (spec §7.1). Pure.
 import { z } from 'zod';
+import { ipProblem } from '../../authz/ip.js';
+import { hostname } from './gateway-api-common.js';
 import { labels, looseObject, meshMeta, meshStatus, portNumber, type MeshObject } from './common.js';
 
 /** Gateway API's protocol rule: a token (HTTP, TCP, HBONE) or a domain-prefixed name. */
@@ -8,7 +10,7 @@ const PROTOCOL = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a
 
 const listener = z.strictObject({
   name: z.string().min(1, { error: 'required' }),
-  hostname: z.string().optional(),
+  hostname: hostname.optional(),
   port: portNumber,
   protocol: z.string().regex(PROTOCOL, { error: 'must be a protocol name such as HTTP, TCP or HBONE' }),
   tls: looseObject.optional(),
@@ -27,6 +29,11 @@ export const gatewaySpec = z
     allowedListeners: looseObject.optional(),
   })
   .superRefine((s, ctx) => {
+    // The CRD's CEL rule: IPAddress (the default type) values are IPs.
+    s.addresses?.forEach((a, i) => {
+      const p = (a.type ?? 'IPAddress') === 'IPAddress' && a.value !== '' ? ipProblem(a.value, false) : undefined;
+      if (p) ctx.addIssue({ code: 'custom', path: ['addresses', i, 'value'], message: p });
+    });
     s.listeners.forEach((l, i) => {
       if (s.listeners.findIndex((m) => m.name === l.name) !== i) ctx.addIssue({ code: 'custom', path: ['listeners', i, 'name'], message: `duplicate listener name '${l.name}'` });
     });

@@ -4,7 +4,11 @@ import { looseObject, meshMeta, meshStatus, type MeshObject } from './common.js'
 import { backendRef, hostnames, parentRef } from './gateway-api-common.js';
 
 const match = z.strictObject({
-  method: z.strictObject({ type: z.enum(['Exact', 'RegularExpression']).optional(), service: z.string().optional(), method: z.string().optional() }).optional(),
+  // The CRD's CEL rule: a method match names a service, a method or both.
+  method: z
+    .strictObject({ type: z.enum(['Exact', 'RegularExpression']).optional(), service: z.string().optional(), method: z.string().optional() })
+    .refine((m) => m.service || m.method, { error: 'must set service, method or both' })
+    .optional(),
   headers: z.array(looseObject).optional(),
 });
 

@@ -4,8 +4,13 @@ import { z } from 'zod';
 import { gwDuration, looseObject, meshMeta, meshStatus, type MeshObject } from './common.js';
 import { backendRef, hostnames, parentRef } from './gateway-api-common.js';
 
+// The CRD's CEL rule: Exact and PathPrefix (the default) values are absolute paths.
+const pathMatch = z
+  .strictObject({ type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).optional(), value: z.string().max(1024).optional() })
+  .refine((p) => p.type === 'RegularExpression' || p.value === undefined || p.value.startsWith('/'), { error: "must start with '/' when type is Exact or PathPrefix", path: ['value'] });
+
 const match = z.strictObject({
-  path: z.strictObject({ type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).optional(), value: z.string().optional() }).optional(),
+  path: pathMatch.optional(),
   headers: z.array(looseObject).optional(),
   queryParams: z.array(looseObject).optional(),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']).optional(),

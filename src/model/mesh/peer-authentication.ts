@@ -16,9 +16,12 @@ export const peerAuthenticationSpec = z
   })
   .superRefine((s, ctx) => {
     // As Istio: port-level settings need a workload selector to know which ports they mean.
-    if (s.portLevelMtls && Object.keys(s.portLevelMtls).length && !s.selector?.matchLabels) {
+    // A selector without labels selects every workload, so it counts as none (istiod's emptySelector).
+    const ports = s.portLevelMtls && Object.keys(s.portLevelMtls).length;
+    if (ports && !Object.keys(s.selector?.matchLabels ?? {}).length) {
       ctx.addIssue({ code: 'custom', path: ['portLevelMtls'], message: 'requires a selector with matchLabels' });
     }
+    if (s.portLevelMtls && !ports) ctx.addIssue({ code: 'custom', path: ['portLevelMtls'], message: 'must name at least one port when set' });
   });
 
 export const peerAuthenticationSchema = z.strictObject({

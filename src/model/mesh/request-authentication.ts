@@ -1,10 +1,11 @@
 // security.istio.io RequestAuthentication (v1, v1beta1): schema and type. L7 (JWT), stored now,
 // enforced by waypoints later. Pure.
 import { z } from 'zod';
+import { checkNoEmpty, checkOneAttachment, checkTargetRef, issue, type Path } from './checks.js';
 import { duration, meshMeta, meshStatus, policyTargetRef, strings, workloadSelector, type MeshObject } from './common.js';
 
 const jwtRule = z.strictObject({
-  issuer: z.string().min(1, { error: 'required' }),
+  issuer: z.string().optional(),
   audiences: strings.optional(),
   jwksUri: z.string().optional(),
   jwks: z.string().optional(),
@@ -25,10 +26,18 @@ export const requestAuthenticationSpec = z
     jwtRules: z.array(jwtRule).optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.targetRef && s.targetRefs?.length) ctx.addIssue({ code: 'custom', path: ['targetRefs'], message: 'only one of targetRef or targetRefs may be set' });
-    if (s.selector && (s.targetRef || s.targetRefs?.length)) ctx.addIssue({ code: 'custom', path: ['selector'], message: 'only one of selector or targetRef(s) may be set' });
+    // The checks of Istio's validation webhook (ValidateRequestAuthentication, validateJwtRule).
+    checkOneAttachment(ctx, s);
+    checkTargetRef(ctx, s.targetRef, ['targetRef']);
+    s.targetRefs?.forEach((r, i) => checkTargetRef(ctx, r, ['targetRefs', i]));
     s.jwtRules?.forEach((r, i) => {
-      if (r.jwks && r.jwksUri) ctx.addIssue({ code: 'custom', path: ['jwtRules', i, 'jwks'], message: 'only one of jwks or jwksUri may be set' });
+      const at: Path = ['jwtRules', i];
+      if (!r.issuer && !r.jwksUri) issue(ctx, [...at, 'issuer'], 'required unless jwksUri is set');
+      if (r.jwks && r.jwksUri) issue(ctx, [...at, 'jwks'], 'only one of jwks or jwksUri may be set');
+      if (r.jwksUri && !/^https?:\/\/[^/?#]/.test(r.jwksUri)) issue(ctx, [...at, 'jwksUri'], `must be an http:// or https:// URL (got '${r.jwksUri}')`);
+      checkNoEmpty(ctx, r.audiences, [...at, 'audiences']);
+      checkNoEmpty(ctx, r.fromParams, [...at, 'fromParams']);
+      checkNoEmpty(ctx, r.fromCookies, [...at, 'fromCookies']);
     });
   });
 

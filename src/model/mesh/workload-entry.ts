@@ -1,6 +1,7 @@
 // networking.istio.io WorkloadEntry (v1, v1beta1, v1alpha3): schema and type. The spec is
 // also a ServiceEntry endpoint. Pure.
 import { z } from 'zod';
+import { checkEndpoint } from './checks.js';
 import { labels, meshMeta, meshStatus, portNumber, type MeshObject } from './common.js';
 
 export const workloadEntrySpec = z.strictObject({
@@ -17,7 +18,9 @@ export const workloadEntrySchema = z.strictObject({
   apiVersion: z.enum(['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3']),
   kind: z.literal('WorkloadEntry'),
   metadata: meshMeta,
-  spec: workloadEntrySpec.refine((s) => s.address || s.network, { error: 'address is required (unless network is set)', path: ['address'] }),
+  spec: workloadEntrySpec
+    .refine((s) => s.address || s.network, { error: 'address is required (unless network is set)', path: ['address'] })
+    .superRefine((s, ctx) => checkEndpoint(ctx, s, [], true)),
   status: meshStatus,
 });
 
