@@ -143,7 +143,7 @@ describe('xds codec', () => {
     const t = xdsTypes().address;
     const bad = (w: object): Buffer => Buffer.from(t.encode(t.fromObject({ workload: { uid: 'u', ...w } })).finish());
     assert.throws(() => decodeAddress(bad({ addresses: [Buffer.from([1, 2, 3])] })), (e: Error) => e instanceof CodecError && /addresses\[0\].*4 or 16 bytes, got 3/.test(e.message));
-    assert.throws(() => decodeAddress(bad({})), /neither addresses nor a hostname/);
+    assert.throws(() => decodeAddress(bad({ addresses: [Buffer.from([1, 2, 3, 4])], waypoint: { hbone_mtls_port: 15008 } })), /workload.waypoint: a gateway needs a hostname or an address/);
     assert.throws(() => decodeAddress(bad({ addresses: [Buffer.from([1, 2, 3, 4])], tunnel_protocol: 2 })), /tunnel_protocol: unsupported value LEGACY_ISTIO_MTLS/);
     assert.throws(() => decodeAddress(Buffer.from([0xff, 0xff, 0xff])), /not an istio.workload.Address/);
     assert.throws(() => decodeAddress(Buffer.alloc(0)), /neither a workload nor a service/);
