@@ -53,6 +53,14 @@ describe('xds codec', () => {
       waypoint: { address: { network: '', address: '10.96.0.99' }, hboneMtlsPort: 15008 },
     };
     assert.deepEqual(decodeAddress(encodeService(s)), { service: s });
+    const full: Service = {
+      ...s,
+      ports: [{ servicePort: 5432, targetPort: 5432, appProtocol: 'TCP' }, { servicePort: 443, targetPort: 8443, appProtocol: 'TLS' }],
+      ingressUseWaypoint: true,
+      weightedWaypoints: [{ destination: { hostname: { namespace: 'demo', hostname: 'wp.demo.svc.cluster.local' }, hboneMtlsPort: 15008 }, weight: 3 }],
+      visibility: 'NAMESPACE',
+    };
+    assert.deepEqual(decodeAddress(encodeService(full)), { service: full });
   });
 
   it('Service.load_balancing round-trips in every mode; the default health policy stays implicit', () => {
