@@ -15,10 +15,15 @@ export interface GatewayAddress {
   hboneMtlsPort: number; // 15008
 }
 
+/** workloadapi.AppProtocol; UNKNOWN (0) is the wire default and is left out of Port. */
+export const APP_PROTOCOLS = ['UNKNOWN', 'HTTP11', 'HTTP2', 'GRPC', 'TCP', 'TLS'] as const;
+export type AppProtocol = (typeof APP_PROTOCOLS)[number];
+
 export interface Port {
   servicePort: number;
   targetPort: number; // 0: use the per-workload mapping (named port)
-  appProtocol?: 'UNKNOWN' | 'HTTP11' | 'HTTP2' | 'GRPC';
+  /** Service ports only; istiod leaves it unset in Workload.services. */
+  appProtocol?: AppProtocol;
 }
 
 export interface Locality {
@@ -77,6 +82,15 @@ export interface LoadBalancing {
   healthPolicy?: 'ONLY_HEALTHY' | 'ALLOW_ALL';
 }
 
+/** One of Service.weightedWaypoints: a waypoint and its relative weight (0: no traffic). */
+export interface WeightedWaypoint {
+  destination: GatewayAddress;
+  weight: number;
+}
+
+/** Who may resolve a service; omitted for the default PUBLIC. */
+export type ServiceVisibility = 'PUBLIC' | 'NAMESPACE';
+
 export interface Service {
   name: string;
   namespace: string;
@@ -86,6 +100,12 @@ export interface Service {
   subjectAltNames: string[];
   waypoint?: GatewayAddress;
   loadBalancing?: LoadBalancing;
+  /** Field 12: ingress gateways route through the waypoint; omitted when false. */
+  ingressUseWaypoint?: boolean;
+  /** Field 13: per-connection weighted waypoint choice; `waypoint` stays the primary. */
+  weightedWaypoints?: WeightedWaypoint[];
+  /** Field 14; omitted for PUBLIC. */
+  visibility?: ServiceVisibility;
 }
 
 export type AuthzScope = 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';

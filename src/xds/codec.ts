@@ -1,14 +1,19 @@
 // api/types.ts values <-> the protobuf messages of spec §4.4-4.6 (istio.workload.Address,
 // istio.security.Authorization). Encoding never validates beyond what the wire needs (IPs
-// must parse); decoding checks what a node tunnel must be able to rely on and throws
-// CodecError naming the field, which the client turns into a per-resource NACK (§4.2).
-import type { AddressMatch, Authorization, GatewayAddress, LoadBalancing, Match, NetworkAddress, Port, Service, StringMatch, Workload } from '../api/types.js';
+// must parse). Decoding accepts what ztunnel accepts and refuses what it refuses (its
+// src/state/workload.rs, src/state/service.rs and src/rbac.rs conversions): unknown fields and
+// unknown values of enums ztunnel does not check are ignored, a bad authorization entry drops
+// only that entry, and anything ztunnel rejects throws CodecError naming the field, which the
+// client turns into a per-resource NACK (§4.2).
+import { APP_PROTOCOLS, type AddressMatch, type AppProtocol, type Authorization, type GatewayAddress, type LoadBalancing, type Match, type NetworkAddress, type Port, type Service, type StringMatch, type WeightedWaypoint, type Workload } from '../api/types.js';
 import { bytesToIp, ipToBytes } from './ip.js';
 import { TO_OBJECT, xdsTypes } from './proto.js';
 
 export class CodecError extends Error {}
 
-// Wire shapes as protobufjs toObject returns them (keepCase, TO_OBJECT options).
+// Wire shapes as protobufjs toObject returns them (keepCase, TO_OBJECT options). An enum is its
+// value's name, or the number when this .proto does not know the value.
+type PbEnum = string | number;
 interface PbNetworkAddress {
   network: string;
   address: Uint8Array;
@@ -22,7 +27,7 @@ interface PbGatewayAddress {
 interface PbPort {
   service_port: number;
   target_port: number;
-  app_protocol: string;
+  app_protocol: PbEnum;
 }
 interface PbWorkload {
   uid: string;
@@ -31,27 +36,30 @@ interface PbWorkload {
   addresses: Uint8Array[];
   hostname: string;
   network: string;
-  tunnel_protocol: string;
+  tunnel_protocol: PbEnum;
   trust_domain: string;
   service_account: string;
   waypoint?: PbGatewayAddress | null;
+  network_gateway?: PbGatewayAddress | null;
   node: string;
   canonical_name: string;
   canonical_revision: string;
-  workload_type: string;
+  workload_type: PbEnum;
   workload_name: string;
   native_tunnel: boolean;
+  application_tunnel?: { protocol: PbEnum; port: number } | null;
   services: Record<string, { ports: PbPort[] }>;
   authorization_policies: string[];
-  status: string;
+  status: PbEnum;
   cluster_id: string;
   locality?: { region: string; zone: string; subzone: string } | null;
+  network_mode: PbEnum;
   capacity?: { value: number } | null;
 }
 interface PbLoadBalancing {
-  routing_preference: string[];
-  mode: string;
-  health_policy: string;
+  routing_preference: PbEnum[];
+  mode: PbEnum;
+  health_policy: PbEnum;
 }
 interface PbService {
   name: string;
@@ -62,6 +70,10 @@ interface PbService {
   subject_alt_names: string[];
   waypoint?: PbGatewayAddress | null;
   load_balancing?: PbLoadBalancing | null;
+  ip_families: PbEnum;
+  ingress_use_waypoint: boolean;
+  weighted_waypoints: { destination?: PbGatewayAddress | null; weight: number }[];
+  visibility: PbEnum;
 }
 interface PbAddress {
   workload?: PbWorkload | null;
@@ -100,8 +112,8 @@ interface PbMatch {
 interface PbAuthorization {
   name: string;
   namespace: string;
-  scope: string;
-  action: string;
+  scope: PbEnum;
+  action: PbEnum;
   rules: { clauses: { matches: PbMatch[] }[] }[];
   dry_run: boolean;
 }
@@ -114,6 +126,7 @@ const gateway = (g: GatewayAddress): object => ({
   hbone_mtls_port: g.hboneMtlsPort,
 });
 const port = (p: Port): object => ({ service_port: p.servicePort, target_port: p.targetPort, app_protocol: p.appProtocol ?? 'UNKNOWN' });
+const weighted = (w: WeightedWaypoint): object => ({ destination: gateway(w.destination), weight: w.weight });
 
 function workloadToPb(w: Workload): object {
   return {
@@ -152,6 +165,10 @@ function serviceToPb(s: Service): object {
     subject_alt_names: s.subjectAltNames,
     ...(s.waypoint ? { waypoint: gateway(s.waypoint) } : {}),
     ...(s.loadBalancing ? { load_balancing: loadBalancing(s.loadBalancing) } : {}),
+    // Defaults stay off the wire, so existing Services keep their bytes (and xDS versions).
+    ...(s.ingressUseWaypoint ? { ingress_use_waypoint: true } : {}),
+    ...(s.weightedWaypoints?.length ? { weighted_waypoints: s.weightedWaypoints.map(weighted) } : {}),
+    ...(s.visibility && s.visibility !== 'PUBLIC' ? { visibility: s.visibility } : {}),
   };
 }
 
@@ -203,32 +220,47 @@ function ip(b: Uint8Array, field: string): string {
   return bytesToIp(b);
 }
 
-function oneOf<T extends string>(v: string, allowed: readonly T[], field: string): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new CodecError(`${field}: unsupported value ${v}`);
+/** An enum ztunnel checks (prost try_from): a value outside `allowed` rejects the resource. */
+function oneOf<T extends string>(v: PbEnum, allowed: readonly T[], field: string): T {
+  if (!(allowed as readonly PbEnum[]).includes(v)) throw new CodecError(`${field}: unsupported value ${v}`);
   return v as T;
 }
 
-const netAddrFrom = (a: PbNetworkAddress, field: string): NetworkAddress => ({ network: a.network, address: ip(a.address, `${field}.address`), ...(a.length !== undefined && a.length !== null ? { length: a.length } : {}) });
+/** An enum ztunnel reads with a default: an unknown value is the default, not an error. */
+const orDefault = <T extends string>(v: PbEnum, known: readonly T[], dflt: T): T => ((known as readonly PbEnum[]).includes(v) ? (v as T) : dflt);
+
+/** ztunnel stores ports as u16 (`as u16`); istiod never sends more than 16 bits. */
+const u16 = (n: number): number => n & 0xffff;
+
+function netAddrFrom(a: PbNetworkAddress, field: string): NetworkAddress {
+  const address = ip(a.address, `${field}.address`);
+  const max = a.address.length * 8;
+  if (a.length === undefined || a.length === null || a.length === max) return { network: a.network, address };
+  if (a.length > max) throw new CodecError(`${field}.length: prefix length ${a.length} exceeds ${max}`);
+  return { network: a.network, address, length: a.length };
+}
 
 function gatewayFrom(g: PbGatewayAddress, field: string): GatewayAddress {
-  if (g.hostname) return { hostname: { namespace: g.hostname.namespace, hostname: g.hostname.hostname }, hboneMtlsPort: g.hbone_mtls_port };
-  if (g.address) return { address: netAddrFrom(g.address, `${field}.address`), hboneMtlsPort: g.hbone_mtls_port };
+  const hboneMtlsPort = u16(g.hbone_mtls_port);
+  if (g.hostname) return { hostname: { namespace: g.hostname.namespace, hostname: g.hostname.hostname }, hboneMtlsPort };
+  if (g.address) return { address: { network: g.address.network, address: ip(g.address.address, `${field}.address.address`) }, hboneMtlsPort };
   throw new CodecError(`${field}: a gateway needs a hostname or an address`);
 }
 
-const APP_PROTOCOLS = ['UNKNOWN', 'HTTP11', 'HTTP2', 'GRPC'] as const;
-function portFrom(p: PbPort, field: string): Port {
-  if (p.service_port < 1 || p.service_port > 65535) throw new CodecError(`${field}.service_port: ${p.service_port} is not a port`);
-  if (p.target_port > 65535) throw new CodecError(`${field}.target_port: ${p.target_port} is not a port`);
-  const appProtocol = oneOf(p.app_protocol, APP_PROTOCOLS, `${field}.app_protocol`);
-  return { servicePort: p.service_port, targetPort: p.target_port, ...(appProtocol !== 'UNKNOWN' ? { appProtocol } : {}) };
+/** ztunnel ignores app_protocol; an unknown value is kept as UNKNOWN (left out). */
+function portFrom(p: PbPort): Port {
+  const appProtocol = orDefault<AppProtocol>(p.app_protocol, APP_PROTOCOLS, 'UNKNOWN');
+  return { servicePort: u16(p.service_port), targetPort: u16(p.target_port), ...(appProtocol !== 'UNKNOWN' ? { appProtocol } : {}) };
 }
 
 function workloadFrom(w: PbWorkload): Workload {
   if (!w.uid) throw new CodecError('workload.uid is empty');
-  if (w.addresses.length === 0 && !w.hostname) throw new CodecError('workload has neither addresses nor a hostname');
   // LEGACY_ISTIO_MTLS is refused as ztunnel refuses it (§4.4).
   const tunnelProtocol = oneOf(w.tunnel_protocol, ['NONE', 'HBONE'] as const, 'workload.tunnel_protocol');
+  // Checked because ztunnel rejects unknown values, though Ambit's model does not carry them.
+  oneOf(w.network_mode, ['STANDARD', 'HOST_NETWORK'], 'workload.network_mode');
+  if (w.application_tunnel) oneOf(w.application_tunnel.protocol, ['NONE', 'PROXY'], 'workload.application_tunnel.protocol');
+  if (w.network_gateway) gatewayFrom(w.network_gateway, 'workload.network_gateway');
   const out: Workload = {
     uid: w.uid,
     name: w.name,
@@ -241,13 +273,14 @@ function workloadFrom(w: PbWorkload): Workload {
     node: w.node,
     canonicalName: w.canonical_name,
     canonicalRevision: w.canonical_revision,
-    workloadType: oneOf(w.workload_type, ['DEPLOYMENT', 'CRONJOB', 'POD', 'JOB'] as const, 'workload.workload_type'),
+    workloadType: orDefault(w.workload_type, ['DEPLOYMENT', 'CRONJOB', 'POD', 'JOB'] as const, 'DEPLOYMENT'),
     workloadName: w.workload_name,
     nativeTunnel: w.native_tunnel,
     services: Object.fromEntries(
       Object.entries(w.services).map(([k, pl]) => {
-        if (!/^[^/]+\/[^/]+$/.test(k)) throw new CodecError(`workload.services: key '${k}' is not namespace/hostname`);
-        return [k, pl.ports.map((p, i) => portFrom(p, `workload.services[${k}].ports[${i}]`))];
+        // ztunnel splits at the first '/'; a key without one rejects the workload.
+        if (!k.includes('/')) throw new CodecError(`workload.services: key '${k}' is not namespace/hostname`);
+        return [k, pl.ports.map(portFrom)];
       }),
     ),
     authorizationPolicies: w.authorization_policies,
@@ -267,7 +300,7 @@ const LB_MODES = ['UNSPECIFIED_MODE', 'STRICT', 'FAILOVER', 'PASSTHROUGH'] as co
 /** UNSPECIFIED_SCOPE or an unknown value is refused, as ztunnel refuses it ("invalid target"). */
 function loadBalancingFrom(lb: PbLoadBalancing): LoadBalancing {
   const out: LoadBalancing = {
-    routingPreference: lb.routing_preference.map((r, i) => oneOf(String(r), SCOPES, `service.load_balancing.routing_preference[${i}]`)),
+    routingPreference: lb.routing_preference.map((r, i) => oneOf(r, SCOPES, `service.load_balancing.routing_preference[${i}]`)),
     mode: oneOf(lb.mode, LB_MODES, 'service.load_balancing.mode'),
   };
   if (oneOf(lb.health_policy, ['ONLY_HEALTHY', 'ALLOW_ALL'] as const, 'service.load_balancing.health_policy') === 'ALLOW_ALL') out.healthPolicy = 'ALLOW_ALL';
@@ -276,16 +309,28 @@ function loadBalancingFrom(lb: PbLoadBalancing): LoadBalancing {
 
 function serviceFrom(s: PbService): Service {
   if (!s.namespace || !s.hostname) throw new CodecError('service needs a namespace and a hostname');
+  // Checked because ztunnel rejects unknown values; Service.ip_families itself is not modelled here.
+  oneOf(s.ip_families, ['AUTOMATIC', 'IPV4_ONLY', 'IPV6_ONLY', 'DUAL'], 'service.ip_families');
   const out: Service = {
     name: s.name,
     namespace: s.namespace,
     hostname: s.hostname,
     addresses: s.addresses.map((a, i) => netAddrFrom(a, `service.addresses[${i}]`)),
-    ports: s.ports.map((p, i) => portFrom(p, `service.ports[${i}]`)),
+    ports: s.ports.map(portFrom),
     subjectAltNames: s.subject_alt_names,
   };
   if (s.waypoint) out.waypoint = gatewayFrom(s.waypoint, 'service.waypoint');
   if (s.load_balancing) out.loadBalancing = loadBalancingFrom(s.load_balancing);
+  if (s.ingress_use_waypoint) out.ingressUseWaypoint = true;
+  if (s.weighted_waypoints.length) {
+    out.weightedWaypoints = s.weighted_waypoints.map((ww, i) => {
+      const f = `service.weighted_waypoints[${i}].destination`;
+      if (!ww.destination) throw new CodecError(`${f}: a gateway needs a hostname or an address`);
+      return { destination: gatewayFrom(ww.destination, f), weight: ww.weight };
+    });
+  }
+  // An unknown visibility is PUBLIC, as in ztunnel (fail open rather than drop the service).
+  if (orDefault(s.visibility, ['PUBLIC', 'NAMESPACE'] as const, 'PUBLIC') === 'NAMESPACE') out.visibility = 'NAMESPACE';
   return out;
 }
 
@@ -305,7 +350,11 @@ export function decodeAddress(bytes: Uint8Array): DecodedAddress {
   throw new CodecError('address is neither a workload nor a service');
 }
 
-function strMatchFrom(m: PbStringMatch, field: string): StringMatch {
+// Authorization entries ztunnel cannot use are dropped one by one (its filter_map), never the
+// policy: an empty StringMatch, an address that is not 4 or 16 bytes, a prefix longer than the
+// address. A Match left with no entries is kept; evaluation skips it as ztunnel does.
+
+function strMatchFrom(m: PbStringMatch): StringMatch | undefined {
   switch (m.match_type) {
     case 'exact':
       return { exact: m.exact ?? '' };
@@ -316,32 +365,33 @@ function strMatchFrom(m: PbStringMatch, field: string): StringMatch {
     case 'presence':
       return { presence: true };
     default:
-      throw new CodecError(`${field}: empty string match`);
+      return undefined;
   }
 }
 
-function ipMatchFrom(a: PbIpMatch, field: string): AddressMatch {
-  const address = ip(a.address, field);
-  const max = a.address.length * 8;
-  if (a.length > max) throw new CodecError(`${field}: prefix length ${a.length} exceeds ${max}`);
-  return { address, length: a.length };
+function ipMatchFrom(a: PbIpMatch): AddressMatch | undefined {
+  if (a.address.length !== 4 && a.address.length !== 16) return undefined;
+  if (a.length > a.address.length * 8) return undefined;
+  return { address: bytesToIp(a.address), length: a.length };
 }
 
-function matchFrom(m: PbMatch, f: string): Match {
-  const sm = (l: PbStringMatch[], n: string): StringMatch[] => l.map((x, i) => strMatchFrom(x, `${f}.${n}[${i}]`));
-  const im = (l: PbIpMatch[], n: string): AddressMatch[] => l.map((x, i) => ipMatchFrom(x, `${f}.${n}[${i}]`));
+const present = <T>(x: T | undefined): x is T => x !== undefined;
+
+function matchFrom(m: PbMatch): Match {
+  const sm = (l: PbStringMatch[]): StringMatch[] => l.map(strMatchFrom).filter(present);
+  const im = (l: PbIpMatch[]): AddressMatch[] => l.map(ipMatchFrom).filter(present);
   const sa = (l: PbSaMatch[]): Match['serviceAccounts'] => l.map((x) => ({ namespace: x.namespace, serviceAccount: x.serviceAccount }));
   return {
-    namespaces: sm(m.namespaces, 'namespaces'),
-    notNamespaces: sm(m.not_namespaces, 'not_namespaces'),
-    principals: sm(m.principals, 'principals'),
-    notPrincipals: sm(m.not_principals, 'not_principals'),
-    sourceIps: im(m.source_ips, 'source_ips'),
-    notSourceIps: im(m.not_source_ips, 'not_source_ips'),
-    destinationIps: im(m.destination_ips, 'destination_ips'),
-    notDestinationIps: im(m.not_destination_ips, 'not_destination_ips'),
-    destinationPorts: m.destination_ports,
-    notDestinationPorts: m.not_destination_ports,
+    namespaces: sm(m.namespaces),
+    notNamespaces: sm(m.not_namespaces),
+    principals: sm(m.principals),
+    notPrincipals: sm(m.not_principals),
+    sourceIps: im(m.source_ips),
+    notSourceIps: im(m.not_source_ips),
+    destinationIps: im(m.destination_ips),
+    notDestinationIps: im(m.not_destination_ips),
+    destinationPorts: m.destination_ports.map(u16),
+    notDestinationPorts: m.not_destination_ports.map(u16),
     serviceAccounts: sa(m.service_accounts),
     notServiceAccounts: sa(m.not_service_accounts),
   };
@@ -360,9 +410,10 @@ export function decodeAuthorization(bytes: Uint8Array): Authorization {
   return {
     name: pb.name,
     namespace: pb.namespace,
+    // ztunnel rejects an unknown scope or action.
     scope: oneOf(pb.scope, ['GLOBAL', 'NAMESPACE', 'WORKLOAD_SELECTOR'] as const, 'scope'),
     action: oneOf(pb.action, ['ALLOW', 'DENY'] as const, 'action'),
-    rules: pb.rules.map((r, ri) => ({ clauses: r.clauses.map((c, ci) => ({ matches: c.matches.map((m, mi) => matchFrom(m, `rules[${ri}].clauses[${ci}].matches[${mi}]`)) })) })),
+    rules: pb.rules.map((r) => ({ clauses: r.clauses.map((c) => ({ matches: c.matches.map(matchFrom) })) })),
     dryRun: pb.dry_run,
   };
 }

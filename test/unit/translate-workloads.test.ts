@@ -163,7 +163,8 @@ spec: {address: 10.10.0.5, labels: {app: vm, istio.io/dataplane-mode: ambient}, 
   it('each concrete host becomes a Service with the entry addresses; CIDRs keep their length', () => {
     const s = r.snapshot.services.find((x) => x.hostname === 'api.example.com');
     assert.deepEqual(s?.addresses, [{ network: '', address: '240.0.0.1' }, { network: '', address: '240.1.0.0', length: 16 }]);
-    assert.deepEqual(s?.ports, [{ servicePort: 443, targetPort: 443 }]);
+    // protocol TLS → app_protocol TLS on the Service (istiod's toAppProtocolFromProtocol).
+    assert.deepEqual(s?.ports, [{ servicePort: 443, targetPort: 443, appProtocol: 'TLS' }]);
   });
   it('a wildcard host is skipped with a diagnostic', () => {
     assert.ok(!r.snapshot.services.some((x) => x.hostname.startsWith('*')));

@@ -53,6 +53,14 @@ describe('xds codec', () => {
       waypoint: { address: { network: '', address: '10.96.0.99' }, hboneMtlsPort: 15008 },
     };
     assert.deepEqual(decodeAddress(encodeService(s)), { service: s });
+    const full: Service = {
+      ...s,
+      ports: [{ servicePort: 5432, targetPort: 5432, appProtocol: 'TCP' }, { servicePort: 443, targetPort: 8443, appProtocol: 'TLS' }],
+      ingressUseWaypoint: true,
+      weightedWaypoints: [{ destination: { hostname: { namespace: 'demo', hostname: 'wp.demo.svc.cluster.local' }, hboneMtlsPort: 15008 }, weight: 3 }],
+      visibility: 'NAMESPACE',
+    };
+    assert.deepEqual(decodeAddress(encodeService(full)), { service: full });
   });
 
   it('Service.load_balancing round-trips in every mode; the default health policy stays implicit', () => {
@@ -143,7 +151,7 @@ describe('xds codec', () => {
     const t = xdsTypes().address;
     const bad = (w: object): Buffer => Buffer.from(t.encode(t.fromObject({ workload: { uid: 'u', ...w } })).finish());
     assert.throws(() => decodeAddress(bad({ addresses: [Buffer.from([1, 2, 3])] })), (e: Error) => e instanceof CodecError && /addresses\[0\].*4 or 16 bytes, got 3/.test(e.message));
-    assert.throws(() => decodeAddress(bad({})), /neither addresses nor a hostname/);
+    assert.throws(() => decodeAddress(bad({ addresses: [Buffer.from([1, 2, 3, 4])], waypoint: { hbone_mtls_port: 15008 } })), /workload.waypoint: a gateway needs a hostname or an address/);
     assert.throws(() => decodeAddress(bad({ addresses: [Buffer.from([1, 2, 3, 4])], tunnel_protocol: 2 })), /tunnel_protocol: unsupported value LEGACY_ISTIO_MTLS/);
     assert.throws(() => decodeAddress(Buffer.from([0xff, 0xff, 0xff])), /not an istio.workload.Address/);
     assert.throws(() => decodeAddress(Buffer.alloc(0)), /neither a workload nor a service/);

@@ -160,17 +160,17 @@ describe('xds server and client', () => {
   });
 
   it('a resource the client rejects is NACKed by name and the rest of the response is applied', async () => {
-    const bad = workload('demo', 'broken', '10.0.1.9', undefined, { addresses: [] }); // neither addresses nor hostname
+    const bad = workload('demo', 'broken', '10.0.1.9', undefined, { waypoint: { hboneMtlsPort: 15008 } }); // a waypoint with no destination
     const good = workload('demo', 'echo-4', '10.0.1.5', 'echo');
     const ev = changes(c, 1);
     await h.push({ ...h.snap, workloads: [...h.snap.workloads, bad, good] });
     const [e] = await ev;
     assert.deepEqual(e?.upserted, [good.uid]);
-    assert.deepEqual(e?.rejected, [{ name: bad.uid, reason: 'workload has neither addresses nor a hostname' }]);
+    assert.deepEqual(e?.rejected, [{ name: bad.uid, reason: 'workload.waypoint: a gateway needs a hostname or an address' }]);
     assert.ok(c.state.workloads.has(good.uid));
     assert.equal(c.state.workloads.has(bad.uid), false);
     await until('the server records the NACK', () => h.xds.metrics.nacks.get({ type: 'Address' }) === 1);
-    assert.deepEqual(h.xds.status()[0]?.types[ADDRESS_TYPE_URL]?.rejected, { [bad.uid]: 'workload has neither addresses nor a hostname' });
+    assert.deepEqual(h.xds.status()[0]?.types[ADDRESS_TYPE_URL]?.rejected, { [bad.uid]: 'workload.waypoint: a gateway needs a hostname or an address' });
     assert.ok(logs.some((l) => l.includes('NACKed Address') && l.includes(bad.uid)));
 
     // Another change does not re-send the rejected version; a fixed version is sent and accepted.
@@ -178,7 +178,7 @@ describe('xds server and client', () => {
     await h.push({ ...h.snap, services: [...h.snap.services, service('demo', 'other', '10.96.0.11')] });
     assert.deepEqual((await next)[0]?.upserted, ['demo/other.demo.svc.cluster.local']);
     next = changes(c, 1);
-    const fixed = { ...bad, addresses: ['10.0.1.9'] };
+    const fixed = workload('demo', 'broken', '10.0.1.9');
     await h.push({ ...h.snap, workloads: h.snap.workloads.map((w) => (w.uid === bad.uid ? fixed : w)) });
     assert.deepEqual((await next)[0], { typeUrl: ADDRESS_TYPE_URL, upserted: [bad.uid], removed: [], rejected: [] });
     await until('rejection cleared', () => Object.keys(h.xds.status()[0]?.types[ADDRESS_TYPE_URL]?.rejected ?? {}).length === 0);

@@ -1,32 +1,19 @@
 // Service ports and per-workload target ports (spec §4.4 field 22, §4.5 field 5).
 import type { Port } from '../../api/types.js';
 import type { Pod, ServicePort } from '../../model/core/types.js';
+import { appProtocolFor, kubePortProtocol, parseProtocol } from './app-protocol.js';
 import type { ServiceEntryPortInput, WorkloadEntrySpec } from './inputs.js';
 
-/** Kubernetes appProtocol → Istio's enum; anything else is left unset. */
-export function appProtocolOf(value: string | undefined): Port['appProtocol'] {
-  switch (value?.toLowerCase()) {
-    case 'http':
-      return 'HTTP11';
-    case 'http2':
-    case 'kubernetes.io/h2c':
-      return 'HTTP2';
-    case 'grpc':
-      return 'GRPC';
-    default:
-      return undefined;
-  }
-}
+/** UNKNOWN is the wire default and stays implicit. */
+const withProtocol = (p: Port, app: Port['appProtocol']): Port => (app && app !== 'UNKNOWN' ? { ...p, appProtocol: app } : p);
 
-const withProtocol = (p: Port, app: string | undefined): Port => {
-  const a = appProtocolOf(app);
-  return a ? { ...p, appProtocol: a } : p;
-};
-
-/** Service-level port: a named targetPort is 0 (the workload's services map carries the number). */
+/**
+ * Service-level port: a named targetPort is 0 (the workload's services map carries the number);
+ * app_protocol from appProtocol or the port-name prefix, as istiod derives it.
+ */
 export function servicePort(sp: ServicePort): Port {
   const target = sp.targetPort === undefined ? sp.port : typeof sp.targetPort === 'number' ? sp.targetPort : 0;
-  return withProtocol({ servicePort: sp.port, targetPort: target }, sp.appProtocol);
+  return withProtocol({ servicePort: sp.port, targetPort: target }, appProtocolFor(kubePortProtocol(sp.port, sp.name, sp.protocol, sp.appProtocol)));
 }
 
 /** A pod's target port for one Service port; undefined when a named port is not declared by the pod. */
@@ -46,7 +33,11 @@ export function workloadEntryTargetPort(sp: ServicePort, we: WorkloadEntrySpec):
   return sp.targetPort === undefined ? sp.port : Number(sp.targetPort);
 }
 
+/** A ServiceEntry port in a workload's services map (istiod sets no app_protocol there). */
 export const serviceEntryPort = (p: ServiceEntryPortInput): Port => ({ servicePort: p.number, targetPort: p.targetPort ?? p.number });
+
+/** A ServiceEntry port on its Service: app_protocol from the port's `protocol` (not its name). */
+export const serviceEntryServicePort = (p: ServiceEntryPortInput): Port => withProtocol(serviceEntryPort(p), appProtocolFor(parseProtocol(p.protocol ?? '')));
 
 /** An endpoint's port for a ServiceEntry port: `endpoint.ports[name]`, else the entry's targetPort. */
 export const serviceEntryEndpointPort = (p: ServiceEntryPortInput, ep: WorkloadEntrySpec): Port => ({

@@ -6,7 +6,7 @@ import { concreteHosts, namespaceAnnotations, namespaceLabels, serviceHostname, 
 import { objectRef, type ServiceEntryInput } from './inputs.js';
 import { passthroughLoadBalancing, preferenceLoadBalancing, trafficPreference } from './load-balancing.js';
 import { addressMatch } from './match-values.js';
-import { servicePort, serviceEntryPort } from './service-ports.js';
+import { servicePort, serviceEntryServicePort } from './service-ports.js';
 import { resolveWaypoint } from './waypoints.js';
 
 /** ClusterIPs as VIPs; headless (`None`) or unallocated services have none. */
@@ -54,7 +54,7 @@ export function serviceEntryToServices(ctx: TranslateContext, se: ServiceEntryIn
   for (const h of se.spec?.hosts ?? []) if (h.startsWith('*')) ctx.diagnostics.push({ object: ref, message: `wildcard host '${h}' cannot be addressed by node tunnels; skipped` });
   const waypoint = resolveWaypoint(ctx.waypoints, { objectRef: ref, objectNamespace: ns, objectLabels: se.metadata.labels, namespaceLabels: namespaceLabels(ctx, ns), kind: 'service' }, ctx.diagnostics);
   const addresses = entryAddresses(ctx, se);
-  const ports = (se.spec?.ports ?? []).map(serviceEntryPort);
+  const ports = (se.spec?.ports ?? []).map(serviceEntryServicePort);
   const loadBalancing =
     (se.spec?.resolution ?? 'NONE') === 'NONE' ? passthroughLoadBalancing() : preferenceLoadBalancing(trafficPreference(undefined, se.metadata.annotations, namespaceAnnotations(ctx, ns)));
   return concreteHosts(se).map((hostname) => ({
