@@ -2,6 +2,7 @@
 // `ambit mesh-control-plane --kubeconfig` runs as a separate process against it, and a node
 // tunnel's two clients (delta xDS and the CA client) get config and a certificate from it.
 // Also: the standalone module imports nothing of the local cluster stand-in.
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeAuthority } from '../../src/ca/node-auth.js';
 import { ROOT_CONFIGMAP } from '../../src/ca/publisher.js';
 import type { KubeClient } from '../../src/client/kube-client.js';
-import { CaClient } from '../../src/identity/ca-client.js';
+import { CaClient, CaFetchError } from '../../src/identity/ca-client.js';
 import { K } from '../../src/model/core/kind-handles.js';
 import type { ConfigMap, KubeObject, Pod } from '../../src/model/core/types.js';
 import { XdsClient } from '../../src/xds/client.js';
@@ -127,7 +128,7 @@ describe('ambit mesh-control-plane against an API server it does not run', () =>
   it('refuses a node token not signed by the configured key', async () => {
     const other = NodeAuthority.openKey(path.join(api.root, 'other-key.pem')).issueNodeToken('node1');
     const ca = new CaClient({ address: `127.0.0.1:${grpcPort}`, rootsPem: fs.readFileSync(path.join(caDir, 'roots.pem'), 'utf8'), token: () => other });
-    await assert.rejects(ca.fetchCertificate(IDENTITY, 3600));
+    await assert.rejects(ca.fetchCertificate(IDENTITY, 3600), (e: unknown) => e instanceof CaFetchError && e.code === grpc.status.UNAUTHENTICATED && /node token rejected/.test(e.message));
   });
 
   it('publishes the root ConfigMap and the CRL (in POD_NAMESPACE) through the API server', async () => {
