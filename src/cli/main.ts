@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'tunnel-config':
         return await tunnelConfigCommand(ctx, rest);
       case 'app':
-        return await appCommand(rest);
+        return await appCommand(rest, process.env);
       case 'ca':
         return await caCommand(ctx, rest);
       case 'demo':
