@@ -12,7 +12,7 @@ const USAGE = `usage:
 
 class UsageError extends Error {}
 
-export async function appCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function appCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [sub, ...rest] = args;
   try {
     if (sub === 'echo') return await echoCommand(rest, env);
