@@ -10,6 +10,8 @@ export interface EchoOptions {
   tcpPort: number;
   host?: string;
   name?: string;
+  /** Where it runs, as reported in replies (the pod's POD_NAMESPACE, POD_IP, NODE_NAME; read by the command). */
+  pod?: { namespace?: string; podIP?: string; node?: string };
   /** How long close() lets open connections finish before destroying them. */
   closeGraceMs?: number;
 }
@@ -45,8 +47,9 @@ type Res = http.ServerResponse | http2.Http2ServerResponse;
 
 export async function startEcho(opts: EchoOptions): Promise<EchoServer> {
   const host = opts.host ?? '0.0.0.0';
-  const name = process.env['POD_NAME'] ?? opts.name ?? 'echo';
-  const handler = (req: Req, res: Res): void => handle(req, res, name);
+  const name = opts.name ?? 'echo';
+  const pod = opts.pod ?? {};
+  const handler = (req: Req, res: Res): void => handle(req, res, name, pod);
 
   // Cleartext http2 servers ignore allowHTTP1 (it only works through TLS ALPN), so one
   // net.Server sniffs the first bytes for the h2 preface and hands the socket over.
@@ -168,7 +171,9 @@ function dispatch(sock: net.Socket, handOff: (kind: 'h1' | 'h2') => void): void 
   sock.on('end', onEnd);
 }
 
-function handle(req: Req, res: Res, name: string): void {
+type PodInfo = NonNullable<EchoOptions['pod']>;
+
+function handle(req: Req, res: Res, name: string, pod: PodInfo): void {
   const url = new URL(req.url ?? '/', 'http://echo.invalid');
   let bodyLength = 0;
   req.on('data', (chunk: Buffer) => {
@@ -181,12 +186,12 @@ function handle(req: Req, res: Res, name: string): void {
       send(res, 200, 'text/plain', 'ok');
       return;
     }
-    const reply = describe(req, url, name, bodyLength);
+    const reply = describe(req, url, name, pod, bodyLength);
     send(res, statusParam(url), 'application/json', JSON.stringify(reply) + '\n');
   });
 }
 
-function describe(req: Req, url: URL, name: string, bodyLength: number): EchoReply {
+function describe(req: Req, url: URL, name: string, pod: PodInfo, bodyLength: number): EchoReply {
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     // h2 pseudo-headers are reported via method/path/host instead, so both protocols look alike.
@@ -195,9 +200,9 @@ function describe(req: Req, url: URL, name: string, bodyLength: number): EchoRep
   const authority = req.headers[':authority'];
   const reply: EchoReply = {
     pod: name,
-    namespace: process.env['POD_NAMESPACE'] ?? '',
-    podIP: process.env['POD_IP'] ?? '',
-    node: process.env['NODE_NAME'] ?? '',
+    namespace: pod.namespace ?? '',
+    podIP: pod.podIP ?? '',
+    node: pod.node ?? '',
     client: { address: stripMapped(req.socket.remoteAddress ?? ''), port: req.socket.remotePort ?? 0 },
     method: req.method ?? '',
     path: req.url ?? '/',

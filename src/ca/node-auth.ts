@@ -41,10 +41,9 @@ export const nodeTokenKeyPath = (caDir: string): string => path.join(caDir, 'nod
 
 const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
 
-/** Loads `<caDir>/node-token-key.pem`, creating it (0600) if it does not exist yet. */
-function loadOrCreateKey(caDir: string): KeyObject {
-  const file = nodeTokenKeyPath(caDir);
-  fs.mkdirSync(caDir, { recursive: true, mode: 0o700 });
+/** Loads the node-token signing key (`<caDir>/node-token-key.pem` by default), creating it (0600) if it does not exist yet. */
+function loadOrCreateKey(file: string): KeyObject {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   if (!fs.existsSync(file)) {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     try {
@@ -72,7 +71,12 @@ export class NodeAuthority {
 
   /** The node-token signer/verifier of the CA in caDir. */
   static open(caDir: string): NodeAuthority {
-    return new NodeAuthority(loadOrCreateKey(caDir));
+    return NodeAuthority.openKey(nodeTokenKeyPath(caDir));
+  }
+
+  /** The signer/verifier whose key is at `file` (a mesh control plane configured with its own key path). */
+  static openKey(file: string): NodeAuthority {
+    return new NodeAuthority(loadOrCreateKey(file));
   }
 
   issueNodeToken(node: string, ttlSeconds = DEFAULT_NODE_TOKEN_TTL_S, now = Date.now()): string {

@@ -4,7 +4,7 @@
 // (no deletionTimestamp) and not finished (Succeeded/Failed).
 import { Informer } from '../client/informer.js';
 import type { KubeClient } from '../client/kube-client.js';
-import { K } from '../controllers/kinds.js';
+import { K } from '../model/core/kind-handles.js';
 import type { KubeObject, Pod } from '../model/core/types.js';
 
 const saKey = (ns: string, sa: string): string => `${ns}/${sa}`;

@@ -7,8 +7,8 @@
 // root rotation; the CRL is also re-signed at half its validity so it never lapses.
 import { Informer } from '../client/informer.js';
 import { KubeApiError, type KubeClient } from '../client/kube-client.js';
-import { K } from '../controllers/kinds.js';
-import { WorkQueue } from '../controllers/work-queue.js';
+import { K } from '../model/core/kind-handles.js';
+import { WorkQueue } from '../lib/work-queue.js';
 import type { Logger } from '../lib/log.js';
 import type { ConfigMap } from '../model/core/types.js';
 import type { CertificateAuthority } from './authority.js';
@@ -27,6 +27,8 @@ export interface PublisherOptions {
   log: Logger;
   /** nextUpdate of each published CRL; it is re-signed at half of this. */
   crlValiditySeconds?: number;
+  /** Where the CRL ConfigMap goes: the control plane's own namespace (istiod's POD_NAMESPACE; default istio-system). */
+  systemNamespace?: string;
 }
 
 export class TrustPublisher {
@@ -79,7 +81,7 @@ export class TrustPublisher {
     if (this.#stopped) return;
     const validity = this.#o.crlValiditySeconds ?? DEFAULT_CRL_VALIDITY_S;
     this.#crlPem = await this.#o.authority.crlPem(validity);
-    await this.#upsert(CRL_NAMESPACE, CRL_CONFIGMAP, { [CRL_KEY]: this.#crlPem });
+    await this.#upsert(this.#o.systemNamespace ?? CRL_NAMESPACE, CRL_CONFIGMAP, { [CRL_KEY]: this.#crlPem });
     clearTimeout(this.#crlTimer);
     this.#crlTimer = setTimeout(() => this.#queue.add(CRL_KEY_IN_QUEUE), (validity * 1000) / 2);
     this.#crlTimer.unref();

@@ -13,6 +13,9 @@ import { execCommand, logsCommand } from './commands/pods.js';
 import { tunnelConfigCommand } from './commands/tunnel-config.js';
 import { deleteCommand, getCommand, labelCommand, scaleCommand } from './commands/resources.js';
 import { makeCtx, UsageError } from './context.js';
+import { ConfigError } from '../lib/config.js';
+import { parseLogLevel, setLogLevel } from '../lib/log.js';
+import { meshControlPlaneCommand } from './commands/mesh-control-plane.js';
 
 const USAGE = `ambit: a sidecarless service mesh, with a local cluster made of network namespaces
 
@@ -36,6 +39,7 @@ apps (pod commands):
   ambit app load --url URL --rate RPS [--duration 10s] [--connections 4] [--payload 1024] [--json]
   ambit demo                                                  the guided demo (examples/demo)
 mesh:
+  ambit mesh-control-plane --kubeconfig FILE --ca-dir DIR [...]   CA + xDS against any Kubernetes API server (--help)
   ambit tunnel restart [--node nodeN]                         hand a node's pods to a new node tunnel without refusing connections
 certificate authority (running cluster: via the CaAdmin API with the admin token; cluster not
 running: directly on <state>/<cluster>/ca, and the output says so):
@@ -61,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
     args.splice(ci, 2);
   }
   const [cmd, ...rest] = args;
+  // The daemons validate AMBIT_LOG_LEVEL in their config loaders; other commands take it if it is valid.
+  const level = parseLogLevel(process.env['AMBIT_LOG_LEVEL']);
+  if (level) setLogLevel(level);
   const ctx = makeCtx(cluster);
   try {
     switch (cmd) {
@@ -85,19 +92,21 @@ export async function main(argv: string[]): Promise<number> {
       case 'tunnel-config':
         return await tunnelConfigCommand(ctx, rest);
       case 'app':
-        return await appCommand(rest);
+        return await appCommand(rest, process.env);
       case 'ca':
         return await caCommand(ctx, rest);
       case 'demo':
         return await demoCommand(ctx, rest);
       case 'control-plane':
-        return await controlPlaneCommand(rest);
+        return await controlPlaneCommand(rest, process.env);
       case 'node-agent':
-        return await nodeAgentCommand(rest);
+        return await nodeAgentCommand(rest, process.env);
       case 'tunnel':
         return await tunnelCommand(ctx, rest);
       case 'node-tunnel':
-        return await nodeTunnelCommand(rest);
+        return await nodeTunnelCommand(rest, process.env);
+      case 'mesh-control-plane':
+        return await meshControlPlaneCommand(rest, process.env);
       case 'bench':
         return await benchCommand(rest);
       case 'version':
@@ -119,6 +128,6 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof KubeApiError) ctx.err(`Error from server (${e.reason}): ${e.message}\n`);
     else if (e instanceof ConnectionError || typeof err.code === 'string') ctx.err(`error: ${err.message}\n`);
     else ctx.err(`error: ${err.stack ?? err.message}\n`);
-    return e instanceof UsageError || (err.code as string | undefined)?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1;
+    return e instanceof UsageError || e instanceof ConfigError || (err.code as string | undefined)?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1;
   }
 }

@@ -8,9 +8,18 @@ import type { KubeObject } from '../model/core/types.js';
 
 export interface ClientConfig {
   baseUrl: string; // https://127.0.0.1:6443
-  token: string;
+  /** Bearer token; none when the client authenticates with a client certificate only. */
+  token?: string;
   /** PEM CA that signed the API server's certificate. */
   ca?: string;
+  /** PEM client certificate and key (a kubeconfig's client-certificate/client-key). */
+  cert?: string;
+  key?: string;
+}
+
+/** The TLS options of a client config (CA, client certificate). */
+function tlsOptions(c: ClientConfig): { ca?: string; cert?: string; key?: string } {
+  return { ...(c.ca ? { ca: c.ca } : {}), ...(c.cert ? { cert: c.cert } : {}), ...(c.key ? { key: c.key } : {}) };
 }
 
 export class KubeApiError extends Error {
@@ -51,11 +60,15 @@ export class KubeClient {
   constructor(readonly config: ClientConfig) {
     const tls = config.baseUrl.startsWith('https:');
     this.#mod = tls ? https : http;
-    this.#agent = tls ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(config.ca ? { ca: config.ca } : {}) }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.#agent = tls ? new https.Agent({ keepAlive: true, maxSockets: 16, ...tlsOptions(config) }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
   close(): void {
     this.#agent.destroy();
+  }
+
+  #auth(): { authorization?: string } {
+    return this.config.token ? { authorization: `Bearer ${this.config.token}` } : {};
   }
 
   request(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<unknown> {
@@ -68,7 +81,7 @@ export class KubeClient {
           method,
           agent: this.#agent,
           headers: {
-            authorization: `Bearer ${this.config.token}`,
+            ...this.#auth(),
             accept,
             ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
           },
@@ -154,7 +167,7 @@ export class KubeClient {
     if (opts.fieldSelector) q.set('fieldSelector', opts.fieldSelector);
     const url = new URL(`${resourcePath(info, ns)}?${q}`, this.config.baseUrl);
     return new Promise((resolve, reject) => {
-      const req = this.#mod.request(url, { method: 'GET', ...(this.config.ca ? { ca: this.config.ca } : {}), headers: { authorization: `Bearer ${this.config.token}`, accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
+      const req = this.#mod.request(url, { method: 'GET', ...tlsOptions(this.config), headers: { ...this.#auth(), accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -53,8 +53,8 @@ export class ClusterError extends Error {
   readonly code = 'CLUSTER';
 }
 
-export function readClusterInfo(name: string): ClusterInfo | undefined {
-  const p = clusterPaths(name);
+export function readClusterInfo(name: string, root?: string): ClusterInfo | undefined {
+  const p = root === undefined ? clusterPaths(name) : clusterPaths(name, root);
   try {
     return JSON.parse(fs.readFileSync(p.clusterFile, 'utf8')) as ClusterInfo;
   } catch {

@@ -16,7 +16,8 @@ export function parseLogLevel(s: string | undefined): LogLevel | undefined {
   return (LOG_LEVELS as readonly string[]).includes(v ?? '') ? (v as LogLevel) : undefined;
 }
 
-let current: LogLevel = parseLogLevel(process.env['AMBIT_LOG_LEVEL']) ?? 'info';
+// Set at start by the process's config (AMBIT_LOG_LEVEL); nothing is read from the environment here.
+let current: LogLevel = 'info';
 
 export function getLogLevel(): LogLevel {
   return current;

@@ -19,8 +19,10 @@ export interface NodeTunnelDaemonConfig {
   node: string;
   /** The node's address (xDS node id, like ztunnel's pod IP). */
   nodeIp: string;
-  /** host:port of the control plane's CA + xDS (istiod :15012). */
+  /** host:port of the control plane's xDS (istiod :15012; ztunnel's XDS_ADDRESS). */
   controlPlane: string;
+  /** host:port of the CA when it is not the xDS server (ztunnel's CA_ADDRESS); default: controlPlane. */
+  caAddress?: string;
   /** PEM file with the mesh roots (the CA's roots.pem; Istio: the istio-ca-root-cert ConfigMap). */
   rootsFile: string;
   /** The node's CA credential (nodes/<node>/ca-token). */
@@ -54,22 +56,6 @@ export interface NodeTunnelDaemon {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/**
- * ztunnel's drain deadline (spec §9): CONNECTION_TERMINATION_DEADLINE, else derived from
- * TERMINATION_GRACE_PERIOD_SECONDS (−5 s above 10 s, else −1 s, at least 1 s), else 5 s.
- */
-export function drainDeadlineMs(env: NodeJS.ProcessEnv, parse: (s: string) => number): number {
-  const explicit = env['CONNECTION_TERMINATION_DEADLINE'];
-  if (explicit) return parse(explicit);
-  const grace = env['TERMINATION_GRACE_PERIOD_SECONDS'];
-  if (grace) {
-    const g = Number(grace);
-    if (!Number.isFinite(g) || g < 0) throw new Error(`TERMINATION_GRACE_PERIOD_SECONDS=${grace} is not a number of seconds`);
-    return Math.max(1, g > 10 ? g - 5 : g - 1) * 1000;
-  }
-  return 5000;
-}
-
 function readPid(file: string): number | undefined {
   try {
     return Number(fs.readFileSync(file, 'utf8').trim());
@@ -88,7 +74,7 @@ export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDa
   const { log } = cfg;
   const readRoots = (): string => fs.readFileSync(cfg.rootsFile, 'utf8');
   const readToken = (): string => fs.readFileSync(cfg.tokenFile, 'utf8').trim();
-  const ca = new CaClient({ address: cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME, ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}) });
+  const ca = new CaClient({ address: cfg.caAddress ?? cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME, ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}) });
   const certs = new CertManager(ca, cfg.certTtlSeconds !== undefined ? { ttlSeconds: cfg.certTtlSeconds } : {});
   certs.on('fetchFailed', (id, e) => log(`certificate for ${id}: ${e.message}`));
   const empty = { workloads: [], services: [], authorizations: [] };

@@ -12,8 +12,8 @@ let echo: EchoServer;
 let base: string;
 
 before(async () => {
-  delete process.env['POD_NAME'];
-  echo = await startEcho({ httpPort: 0, tcpPort: 0, host: '127.0.0.1', name: 'echo-test', closeGraceMs: 200 });
+  // The pod's environment is read by `ambit app echo` and handed in (the server reads none).
+  echo = await startEcho({ httpPort: 0, tcpPort: 0, host: '127.0.0.1', name: 'echo-test', pod: { namespace: 'demo' }, closeGraceMs: 200 });
   base = `http://127.0.0.1:${echo.httpPort}`;
 });
 after(() => echo.close());
@@ -65,9 +65,7 @@ function curl(args: string[]): Promise<{ code: number | null; out: string } | un
 }
 
 test('HTTP/1.1 request is described as JSON with the client address', async () => {
-  process.env['POD_NAMESPACE'] = 'demo';
   const r = await h1('/a/b?x=1', { method: 'POST', body: Buffer.alloc(1000, 'y') });
-  delete process.env['POD_NAMESPACE'];
   assert.equal(r.status, 200);
   const j = JSON.parse(r.body) as EchoReply;
   assert.equal(j.pod, 'echo-test');

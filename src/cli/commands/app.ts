@@ -12,10 +12,10 @@ const USAGE = `usage:
 
 class UsageError extends Error {}
 
-export async function appCommand(args: string[]): Promise<number> {
+export async function appCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [sub, ...rest] = args;
   try {
-    if (sub === 'echo') return await echoCommand(rest);
+    if (sub === 'echo') return await echoCommand(rest, env);
     if (sub === 'load') return await loadCommand(rest);
     if (sub === undefined || sub === '--help' || sub === '-h') {
       process.stdout.write(USAGE + '\n');
@@ -35,7 +35,7 @@ export async function appCommand(args: string[]): Promise<number> {
   }
 }
 
-async function echoCommand(args: string[]): Promise<number> {
+async function echoCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -51,7 +51,9 @@ async function echoCommand(args: string[]): Promise<number> {
     httpPort: port(values['http-port'], '--http-port'),
     tcpPort: port(values['tcp-port'], '--tcp-port'),
     host: values.host,
-    name: values.name,
+    // In a pod, the node agent's POD_NAME wins over --name (as before); the rest is reported as is.
+    name: env['POD_NAME'] ?? values.name,
+    pod: { namespace: env['POD_NAMESPACE'] ?? '', podIP: env['POD_IP'] ?? '', node: env['NODE_NAME'] ?? '' },
   });
   process.stdout.write(`echo: http :${echo.httpPort} (HTTP/1.1 + h2c), tcp :${echo.tcpPort}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

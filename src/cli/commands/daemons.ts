@@ -1,74 +1,67 @@
 // The long-running processes `ambit cluster up` starts: `ambit control-plane`, and per node
-// `ambit node-agent` and `ambit node-tunnel`. Each runs until SIGTERM, then shuts down cleanly.
+// `ambit node-agent` and `ambit node-tunnel`. Each reads its typed config once at start
+// (daemon-config.ts), then runs until SIGTERM and shuts down cleanly.
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { apiCertPaths } from '../../cluster/api-certs.js';
 import type { TokenEntry } from '../../apiserver/auth.js';
+import { nodeTokenKeyPath } from '../../ca/node-auth.js';
 import { KubeClient } from '../../client/kube-client.js';
 import { nodeFabricIP, nodeIndex, nodeNetns } from '../../cluster/addressing.js';
-import { readClusterInfo } from '../../cluster/lifecycle.js';
+import { readClusterInfo, type ClusterInfo } from '../../cluster/lifecycle.js';
 import { NetnsPodRuntime } from '../../cluster/net/netns-runtime.js';
-import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath } from '../../cluster/paths.js';
-import * as path from 'node:path';
-import { readTokens, startControlPlane } from '../../control/app.js';
+import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath, type ClusterPaths } from '../../cluster/paths.js';
+import { readTokens, startControlPlane, type LocalMeshConfig } from '../../control/app.js';
 import { DEFAULT_TRUST_DOMAIN } from '../../identity/spiffe.js';
-import { parseDuration } from '../../lib/duration.js';
-import { logger } from '../../lib/log.js';
+import { logger, setLogLevel } from '../../lib/log.js';
 import { NodeAgent } from '../../node-agent/agent.js';
 import { TunnelLink } from '../../node-agent/tunnel-link.js';
-import { drainDeadlineMs, startNodeTunnelDaemon } from '../../node/daemon.js';
-import { clusterIdFromEnv } from '../../identity/cluster-id.js';
-import { parseThreads } from '../../node/workers.js';
-import * as os from 'node:os';
+import { startNodeTunnelDaemon } from '../../node/daemon.js';
 import { startTunnelOperations } from '../../node/operations.js';
-import { UsageError } from '../context.js';
+import { loadControlPlaneConfig, loadNodeAgentConfig, loadNodeTunnelConfig } from './daemon-config.js';
+import { shutdown, untilSignal } from './daemon-lifecycle.js';
 
 /**
- * Daemons end with an explicit exit once their shutdown is done, and at the latest after
- * `deadlineMs`: a stray timer or socket must never keep a stopped daemon alive.
+ * The mesh control plane of a local cluster: its CA directory, and the CA and /metrics ports
+ * `cluster up` chose (cluster.json); a cluster.json from before the CA existed runs without it.
  */
-async function shutdown(log: (m: string) => void, deadlineMs: number, close: () => Promise<void>): Promise<number> {
-  const watchdog = setTimeout(() => {
-    log(`shutdown did not finish within ${deadlineMs / 1000}s; exiting anyway`);
-    process.exit(1);
-  }, deadlineMs);
-  await close();
-  clearTimeout(watchdog);
-  process.exit(0);
+export function localMeshConfig(paths: ClusterPaths, info: ClusterInfo | undefined): LocalMeshConfig | undefined {
+  if (info?.caPort === undefined) return undefined;
+  return {
+    clusterId: 'Kubernetes',
+    trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+    systemNamespace: 'istio-system',
+    caDir: paths.ca,
+    nodeTokenKeyFile: nodeTokenKeyPath(paths.ca),
+    grpc: { host: '127.0.0.1', port: info.caPort },
+    ...(info.metricsPort !== undefined ? { monitoring: { host: '127.0.0.1', port: info.metricsPort } } : {}),
+  };
 }
 
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-}
-
-export async function controlPlaneCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, port: { type: 'string' } } });
-  if (!values.cluster || !values.port) throw new UsageError('usage: ambit control-plane --cluster NAME --port PORT (started by ambit cluster up)');
-  const paths = clusterPaths(values.cluster);
+export async function controlPlaneCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const cfg = loadControlPlaneConfig(args, env);
+  if (cfg instanceof Error) throw cfg;
+  setLogLevel(cfg.logLevel);
+  const paths = clusterPaths(cfg.cluster, cfg.stateDir);
   const log = logger('control-plane');
   const tokens: TokenEntry[] = readTokens(paths.tokens);
   const certs = apiCertPaths(paths.root);
   const tls = { cert: fs.readFileSync(certs.serverCert, 'utf8'), key: fs.readFileSync(certs.serverKey, 'utf8'), ca: fs.readFileSync(certs.caCert, 'utf8') };
-  // The mesh CA and /metrics ports were chosen by `cluster up` (cluster.json); a cluster.json
-  // from before the CA existed runs without them.
-  const info = readClusterInfo(values.cluster);
-  const ca = info?.caPort !== undefined ? { dir: paths.ca, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, port: info.caPort } : undefined;
-  const cp = await startControlPlane({ dataDir: paths.dataDir, port: Number(values.port), tokens, tls, log, ...(ca ? { ca } : {}), ...(info?.metricsPort !== undefined ? { metricsPort: info.metricsPort } : {}) });
+  const mesh = localMeshConfig(paths, readClusterInfo(cfg.cluster, cfg.stateDir));
+  const cp = await startControlPlane({ dataDir: paths.dataDir, port: cfg.apiPort, tokens, tls, log, ...(mesh ? { mesh } : {}) });
   const sig = await untilSignal();
   log(`${sig}: shutting down`);
   return shutdown(log, 4000, () => cp.close());
 }
 
-export async function nodeAgentCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, node: { type: 'string' } } });
-  if (!values.cluster || !values.node) throw new UsageError('usage: ambit node-agent --cluster NAME --node nodeN (started by ambit cluster up)');
-  const cluster = values.cluster;
-  const node = values.node;
-  const paths = clusterPaths(cluster);
-  const info = readClusterInfo(cluster);
+export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const cfg = loadNodeAgentConfig(args, env);
+  if (cfg instanceof Error) throw cfg;
+  setLogLevel(cfg.logLevel);
+  const { cluster, node } = cfg;
+  const paths = clusterPaths(cluster, cfg.stateDir);
+  const info = readClusterInfo(cluster, cfg.stateDir);
   if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
   const entry = readTokens(paths.tokens).find((t) => t.role === 'node' && t.node === node);
   if (!entry) throw new Error(`no credential for ${node} in ${paths.tokens}`);
@@ -96,38 +89,37 @@ export async function nodeAgentCommand(args: string[]): Promise<number> {
   });
 }
 
-export async function nodeTunnelCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, node: { type: 'string' } } });
-  if (!values.cluster || !values.node) throw new UsageError('usage: ambit node-tunnel --cluster NAME --node nodeN (started by ambit cluster up)');
-  const paths = clusterPaths(values.cluster);
-  const info = readClusterInfo(values.cluster);
+export async function nodeTunnelCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const cfg = loadNodeTunnelConfig(args, env, os.availableParallelism());
+  if (cfg instanceof Error) throw cfg;
+  setLogLevel(cfg.logLevel);
+  const { node } = cfg;
+  const paths = clusterPaths(cfg.cluster, cfg.stateDir);
+  const info = readClusterInfo(cfg.cluster, cfg.stateDir);
   if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
-  if (info.caPort === undefined) throw new Error(`cluster '${values.cluster}' has no mesh CA port in ${paths.clusterFile}; recreate it with ambit cluster up`);
-  const node = values.node;
+  if (info.caPort === undefined && cfg.xdsAddress === undefined) throw new Error(`cluster '${cfg.cluster}' has no mesh CA port in ${paths.clusterFile}; recreate it with ambit cluster up (or set XDS_ADDRESS)`);
   const log = logger(`node-tunnel/${node}`);
-  // ztunnel's knob, same format ("24h", "90m"): how long workload certificates live.
-  const ttl = process.env['SECRET_TTL'];
-  const certTtlSeconds = ttl ? Math.round(parseDuration(ttl) / 1000) : undefined;
-  if (certTtlSeconds !== undefined && certTtlSeconds < 60) throw new Error(`SECRET_TTL=${ttl}: must be at least 60s`);
+  const xdsAddress = cfg.xdsAddress ?? `127.0.0.1:${info.caPort}`;
   const daemon = startNodeTunnelDaemon({
     node,
     nodeIp: nodeFabricIP(nodeIndex(node)),
-    controlPlane: `127.0.0.1:${info.caPort}`,
+    controlPlane: xdsAddress,
+    ...(cfg.caAddress !== undefined ? { caAddress: cfg.caAddress } : {}),
     rootsFile: path.join(paths.ca, 'roots.pem'),
     crlFile: path.join(paths.ca, 'crl.pem'),
     caCertFile: path.join(paths.ca, 'ca-cert.pem'),
     tokenFile: nodeCaTokenPath(paths, node),
     zdsSocket: nodeTunnelSocketPath(paths, node),
     trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-    clusterId: clusterIdFromEnv(process.env),
-    ...(certTtlSeconds !== undefined ? { certTtlSeconds } : {}),
+    clusterId: cfg.clusterId,
+    ...(cfg.certTtlSeconds !== undefined ? { certTtlSeconds: cfg.certTtlSeconds } : {}),
     readyFile: nodeTunnelReadyPath(paths, node),
-    threads: parseThreads(process.env['ZTUNNEL_WORKER_THREADS'], os.availableParallelism()),
+    threads: cfg.threads,
     log,
   });
   const opsPorts = info.tunnelPorts?.[node];
   const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log }) : undefined;
-  const deadlineMs = drainDeadlineMs(process.env, parseDuration);
+  const deadlineMs = cfg.drainDeadlineMs;
   log(`started (drain deadline ${deadlineMs} ms, ${daemon.threads} data-plane thread(s))`);
   const sig = await untilSignal();
   log(`${sig}: stopping — no new connections, draining open ones (capture rules stay: until a tunnel serves the pods, their traffic is refused)`);

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TokenEntry } from '../../../src/apiserver/auth.js';
 import { KubeClient } from '../../../src/client/kube-client.js';
+import { nodeTokenKeyPath } from '../../../src/ca/node-auth.js';
 import { createApiCerts } from '../../../src/cluster/api-certs.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneConfig } from '../../../src/control/app.js';
 
@@ -70,7 +71,20 @@ export class TestControlPlane {
   /** Starts the control plane (again) on the same data dir; the port changes. */
   async restart(): Promise<void> {
     await this.stop();
-    const extra: Partial<ControlPlaneConfig> = this.opts.ca ? { ca: { dir: this.caDir, trustDomain: this.opts.ca.trustDomain ?? 'cluster.local', port: 0, ...(this.opts.ca.crlValiditySeconds ? { crlValiditySeconds: this.opts.ca.crlValiditySeconds } : {}) }, metricsPort: 0 } : {};
+    const extra: Partial<ControlPlaneConfig> = this.opts.ca
+      ? {
+          mesh: {
+            clusterId: 'Kubernetes',
+            trustDomain: this.opts.ca.trustDomain ?? 'cluster.local',
+            systemNamespace: 'istio-system',
+            caDir: this.caDir,
+            nodeTokenKeyFile: nodeTokenKeyPath(this.caDir),
+            grpc: { host: '127.0.0.1', port: 0 },
+            monitoring: { host: '127.0.0.1', port: 0 },
+            ...(this.opts.ca.crlValiditySeconds ? { crlValiditySeconds: this.opts.ca.crlValiditySeconds } : {}),
+          },
+        }
+      : {};
     this.#cp = await startControlPlane({ dataDir: this.dataDir, port: 0, tokens: TOKENS, tls: this.tls, log: (m) => this.logs.push(m), ...extra });
   }
 
