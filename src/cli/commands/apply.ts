@@ -9,13 +9,20 @@ import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { readManifests, type ManifestDoc } from '../manifest.js';
 
+// Within the cluster-scoped objects and within the namespaced ones, in this order; kinds not
+// listed come after the listed ones. Ties keep document order (Array.prototype.sort is stable).
 const ORDER = [
-  'Namespace', 'ServiceAccount', 'Service', 'Endpoints', 'Deployment', 'Pod',
+  'Namespace', 'ServiceAccount', 'ConfigMap', 'Service', 'Endpoints', 'Deployment', 'Pod',
   // Mesh config after the workloads it refers to; waypoints (Gateways) before what attaches to them.
   'Gateway', 'ServiceEntry', 'WorkloadEntry', 'DestinationRule', 'VirtualService', 'HTTPRoute', 'GRPCRoute',
   'PeerAuthentication', 'RequestAuthentication', 'AuthorizationPolicy',
 ];
-const rank = (d: ManifestDoc): number => ORDER.indexOf(d.obj.kind);
+/** Cluster-scoped objects (Namespaces first) before anything namespaced, so a namespace exists before what lives in it. */
+function rank(d: ManifestDoc): number {
+  const i = ORDER.indexOf(d.obj.kind);
+  const clusterScoped = kindByApiVersionKind(d.obj.apiVersion, d.obj.kind)?.namespaced === false;
+  return (clusterScoped ? 0 : ORDER.length + 1) + (i >= 0 ? i : ORDER.length);
+}
 
 const ref = (info: KindInfo, o: KubeObject): string => `${info.group ? `${info.singular}.${info.group}` : info.singular}/${o.metadata.name}`;
 
