@@ -8,6 +8,7 @@ import { meshWarnings } from '../../model/mesh/warnings.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { readManifests, type ManifestDoc } from '../manifest.js';
+import { APPLY_FLAGS } from '../specs.js';
 
 // Within the cluster-scoped objects and within the namespaced ones, in this order; kinds not
 // listed come after the listed ones. Ties keep document order (Array.prototype.sort is stable).
@@ -44,7 +45,7 @@ function desired(cur: KubeObject, want: KubeObject): KubeObject {
 }
 
 export async function applyCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { filename: { type: 'string', short: 'f', multiple: true }, namespace: { type: 'string', short: 'n' } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: APPLY_FLAGS, allowPositionals: false });
   if (!values.filename?.length) throw new UsageError('apply needs -f FILE|DIR|- (e.g. ambit apply -f examples/demo)');
   const docs = readManifests(values.filename).sort((a, b) => rank(a) - rank(b));
   const client = ctx.client();

@@ -21,6 +21,7 @@ import { parseThreads } from '../../node/workers.js';
 import * as os from 'node:os';
 import { startTunnelOperations } from '../../node/operations.js';
 import { UsageError } from '../context.js';
+import { CP_FLAGS, NODE_FLAGS } from '../specs.js';
 
 /**
  * Daemons end with an explicit exit once their shutdown is done, and at the latest after
@@ -44,8 +45,8 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 export async function controlPlaneCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, port: { type: 'string' } } });
-  if (!values.cluster || !values.port) throw new UsageError('usage: ambit control-plane --cluster NAME --port PORT (started by ambit cluster up)');
+  const { values } = parseArgs({ args, options: CP_FLAGS });
+  if (!values.cluster || !values.port) throw new UsageError('control-plane needs --cluster NAME and --port PORT (ambit cluster up starts it)');
   const paths = clusterPaths(values.cluster);
   const log = logger('control-plane');
   const tokens: TokenEntry[] = readTokens(paths.tokens);
@@ -62,8 +63,8 @@ export async function controlPlaneCommand(args: string[]): Promise<number> {
 }
 
 export async function nodeAgentCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, node: { type: 'string' } } });
-  if (!values.cluster || !values.node) throw new UsageError('usage: ambit node-agent --cluster NAME --node nodeN (started by ambit cluster up)');
+  const { values } = parseArgs({ args, options: NODE_FLAGS });
+  if (!values.cluster || !values.node) throw new UsageError('node-agent needs --cluster NAME and --node nodeN (ambit cluster up starts it)');
   const cluster = values.cluster;
   const node = values.node;
   const paths = clusterPaths(cluster);
@@ -96,8 +97,8 @@ export async function nodeAgentCommand(args: string[]): Promise<number> {
 }
 
 export async function nodeTunnelCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, node: { type: 'string' } } });
-  if (!values.cluster || !values.node) throw new UsageError('usage: ambit node-tunnel --cluster NAME --node nodeN (started by ambit cluster up)');
+  const { values } = parseArgs({ args, options: NODE_FLAGS });
+  if (!values.cluster || !values.node) throw new UsageError('node-tunnel needs --cluster NAME and --node nodeN (ambit cluster up starts it)');
   const paths = clusterPaths(values.cluster);
   const info = readClusterInfo(values.cluster);
   if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
