@@ -16,6 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BENCH_FLAGS, BENCH_SPEC } from '../src/cli/specs.js';
+import { renderHelp, synopsis } from '../src/cli/help.js';
 import { measureHandshakes } from './measures/handshakes.js';
 import { measureLatencyH2load, measureLatencyOwn } from './measures/latency.js';
 import { measureNewConnections } from './measures/new-connections.js';
@@ -38,8 +40,14 @@ const ALL_MEASURES: MeasureKey[] = ['tput-1', 'tput-4', 'lat-own-1000', 'lat-own
 
 /** Bad flags: one line saying what to fix, no stack trace, exit 2. */
 function usageError(msg: string): never {
-  console.error(`ambit bench: ${msg}\nusage: ambit bench [--quick] [--rounds N] [--systems ${SYSTEM_NAMES.join(',')}] [--measures ${ALL_MEASURES.join(',')}] [--seconds S] [--lat-seconds S] [--no-control-plane] [--no-report] [--md FILE] [--out DIR] [--tunnel-args='NODE FLAGS']`);
+  console.error(`ambit bench: ${msg}\nusage: ${synopsis(BENCH_SPEC)}\n  systems: ${SYSTEM_NAMES.join(',')}\n  measures: ${ALL_MEASURES.join(',')}`);
   process.exit(2);
+}
+
+// Run directly (npm run bench -- --help) rather than through `ambit bench`.
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  process.stdout.write(renderHelp(BENCH_SPEC));
+  process.exit(0);
 }
 
 const { values: args } = (() => {
@@ -50,21 +58,7 @@ const { values: args } = (() => {
   }
 })();
 function parseOptions() {
-  return parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    systems: { type: 'string' },
-    measures: { type: 'string' },
-    seconds: { type: 'string' },
-    'lat-seconds': { type: 'string' },
-    'no-control-plane': { type: 'boolean', default: false },
-    'no-report': { type: 'boolean', default: false },
-    md: { type: 'string' },
-    out: { type: 'string' },
-    'tunnel-args': { type: 'string' },
-  },
-  });
+  return parseArgs({ options: BENCH_FLAGS });
 }
 const quick = args.quick === true;
 const num = (v: string | undefined, def: number, name: string): number => {

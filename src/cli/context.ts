@@ -2,9 +2,7 @@
 import type { KubeClient } from '../client/kube-client.js';
 import { adminClient, DEFAULT_CLUSTER } from '../cluster/lifecycle.js';
 
-export class UsageError extends Error {
-  readonly code = 'USAGE';
-}
+export { UsageError } from './help.js';
 
 export interface Ctx {
   cluster: string;

@@ -7,14 +7,14 @@ export const TUNNEL_CONFIG_KINDS = ['workloads', 'services', 'policies', 'certif
 export type TunnelConfigKind = (typeof TUNNEL_CONFIG_KINDS)[number];
 
 /** Singular and short forms accepted too (istioctl: workload, service, policy, certificate / all). */
+export const KIND_ALIASES: Readonly<Record<string, TunnelConfigKind>> = {
+  workload: 'workloads', workloads: 'workloads', service: 'services', services: 'services', svc: 'services',
+  policy: 'policies', policies: 'policies', authorization: 'policies', certificate: 'certificates', certificates: 'certificates',
+  certs: 'certificates', secret: 'certificates', secrets: 'certificates', connection: 'connections', connections: 'connections',
+};
+
 export function parseKind(s: string | undefined): TunnelConfigKind | undefined {
-  const v = (s ?? '').toLowerCase();
-  const alias: Record<string, TunnelConfigKind> = {
-    workload: 'workloads', workloads: 'workloads', service: 'services', services: 'services', svc: 'services',
-    policy: 'policies', policies: 'policies', authorization: 'policies', certificate: 'certificates', certificates: 'certificates',
-    certs: 'certificates', secret: 'certificates', secrets: 'certificates', connection: 'connections', connections: 'connections',
-  };
-  return alias[v];
+  return KIND_ALIASES[(s ?? '').toLowerCase()];
 }
 
 /** kubectl-style aligned columns: 3 spaces between, no trailing spaces. */

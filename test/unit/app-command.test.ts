@@ -5,8 +5,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const appModule = fileURLToPath(new URL('../../src/cli/commands/app.js', import.meta.url));
-const runner = `const { appCommand } = await import(${JSON.stringify(appModule)}); process.exitCode = await appCommand(process.argv.slice(1));`;
+const BIN = fileURLToPath(new URL('../../src/bin/ambit.js', import.meta.url));
 
 interface Run {
   code: number | null;
@@ -16,7 +15,7 @@ interface Run {
 
 function app(args: string[], onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'app', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 8000);

@@ -13,6 +13,7 @@ import { validateObject } from '../../model/core/validate.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { listFiles, ManifestError } from '../manifest.js';
+import { ANALYZE_FLAGS } from '../specs.js';
 
 /** Kinds without a namespace, for objects whose kind the registry does not know. */
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'GatewayClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
@@ -93,16 +94,7 @@ const inNamespace = (f: Finding, ns: string): boolean => f.object === `Namespace
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function analyzeCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      filename: { type: 'string', short: 'f', multiple: true },
-      namespace: { type: 'string', short: 'n' },
-      'all-namespaces': { type: 'boolean', short: 'A' },
-      output: { type: 'string', short: 'o' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: ANALYZE_FLAGS });
   // istioctl also takes files as positionals: `istioctl analyze a.yaml b.yaml`.
   const files = [...(values.filename ?? []), ...positionals];
   if (values.output !== undefined && values.output !== 'json') throw new UsageError(`-o must be json (got '${values.output}')`);

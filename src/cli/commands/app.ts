@@ -4,49 +4,11 @@ import { parseArgs } from 'node:util';
 import { startEcho } from '../../apps/echo.js';
 import { formatLoadSummary, runLoad } from '../../apps/load.js';
 import { parseDuration } from '../../lib/duration.js';
+import { UsageError } from '../context.js';
+import { ECHO_FLAGS, LOAD_FLAGS } from '../specs.js';
 
-const USAGE = `usage:
-  ambit app echo [--http-port 8080] [--tcp-port 9000] [--host 0.0.0.0] [--name NAME]
-  ambit app load --url URL --rate RPS [--duration 10s] [--connections 4] [--payload 0]
-                 [--method M] [--timeout 5s] [--http2] [--json]`;
-
-class UsageError extends Error {}
-
-export async function appCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [sub, ...rest] = args;
-  try {
-    if (sub === 'echo') return await echoCommand(rest, env);
-    if (sub === 'load') return await loadCommand(rest);
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(USAGE + '\n');
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown app '${sub}' (expected echo or load)`);
-  } catch (err) {
-    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown/malformed flags.
-    const code = (err as { code?: unknown }).code;
-    const usage = err instanceof UsageError || err instanceof RangeError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
-    process.stderr.write(`app: ${(err as Error).message}\n`);
-    if (usage) {
-      process.stderr.write(USAGE + '\n');
-      return 2;
-    }
-    return 1;
-  }
-}
-
-async function echoCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      'http-port': { type: 'string', default: '8080' },
-      'tcp-port': { type: 'string', default: '9000' },
-      host: { type: 'string', default: '0.0.0.0' },
-      name: { type: 'string' },
-    },
-  });
+export async function echoCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: ECHO_FLAGS });
   const echo = await startEcho({
     httpPort: port(values['http-port'], '--http-port'),
     tcpPort: port(values['tcp-port'], '--tcp-port'),
@@ -70,38 +32,31 @@ async function echoCommand(args: string[], env: NodeJS.ProcessEnv): Promise<numb
   return 0;
 }
 
-async function loadCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      url: { type: 'string' },
-      rate: { type: 'string' },
-      duration: { type: 'string', default: '10s' },
-      connections: { type: 'string', default: '4' },
-      payload: { type: 'string', default: '0' },
-      method: { type: 'string' },
-      timeout: { type: 'string', default: '5s' },
-      http2: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (values.url === undefined) throw new UsageError('load: --url is required');
-  if (values.rate === undefined) throw new UsageError('load: --rate is required');
+export async function loadCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: LOAD_FLAGS });
+  if (values.url === undefined) throw new UsageError('--url is required');
+  if (values.rate === undefined) throw new UsageError('--rate is required');
   const report = await runLoad({
     url: values.url,
     rate: num(values.rate, '--rate'),
-    durationSec: parseDuration(values.duration) / 1000,
+    durationSec: duration(values.duration, '--duration') / 1000,
     connections: num(values.connections, '--connections'),
     payloadBytes: num(values.payload, '--payload'),
     method: values.method,
-    timeoutMs: parseDuration(values.timeout),
+    timeoutMs: duration(values.timeout, '--timeout'),
     http2: values.http2,
   });
   process.stdout.write(formatLoadSummary(report) + '\n');
   if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   return report.errors.total === 0 && report.non2xx === 0 ? 0 : 1;
+}
+
+function duration(v: string, flag: string): number {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
 }
 
 function num(v: string, flag: string): number {

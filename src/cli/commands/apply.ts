@@ -8,14 +8,22 @@ import { meshWarnings } from '../../model/mesh/warnings.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { readManifests, type ManifestDoc } from '../manifest.js';
+import { APPLY_FLAGS } from '../specs.js';
 
+// Within the cluster-scoped objects and within the namespaced ones, in this order; kinds not
+// listed come after the listed ones. Ties keep document order (Array.prototype.sort is stable).
 const ORDER = [
-  'Namespace', 'ServiceAccount', 'Service', 'Endpoints', 'Deployment', 'Pod',
+  'Namespace', 'ServiceAccount', 'ConfigMap', 'Service', 'Endpoints', 'Deployment', 'Pod',
   // Mesh config after the workloads it refers to; waypoints (Gateways) before what attaches to them.
   'Gateway', 'ServiceEntry', 'WorkloadEntry', 'DestinationRule', 'VirtualService', 'HTTPRoute', 'GRPCRoute',
   'PeerAuthentication', 'RequestAuthentication', 'AuthorizationPolicy',
 ];
-const rank = (d: ManifestDoc): number => ORDER.indexOf(d.obj.kind);
+/** Cluster-scoped objects (Namespaces first) before anything namespaced, so a namespace exists before what lives in it. */
+function rank(d: ManifestDoc): number {
+  const i = ORDER.indexOf(d.obj.kind);
+  const clusterScoped = kindByApiVersionKind(d.obj.apiVersion, d.obj.kind)?.namespaced === false;
+  return (clusterScoped ? 0 : ORDER.length + 1) + (i >= 0 ? i : ORDER.length);
+}
 
 const ref = (info: KindInfo, o: KubeObject): string => `${info.group ? `${info.singular}.${info.group}` : info.singular}/${o.metadata.name}`;
 
@@ -37,7 +45,7 @@ function desired(cur: KubeObject, want: KubeObject): KubeObject {
 }
 
 export async function applyCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { filename: { type: 'string', short: 'f', multiple: true }, namespace: { type: 'string', short: 'n' } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: APPLY_FLAGS, allowPositionals: false });
   if (!values.filename?.length) throw new UsageError('apply needs -f FILE|DIR|- (e.g. ambit apply -f examples/demo)');
   const docs = readManifests(values.filename).sort((a, b) => rank(a) - rank(b));
   const client = ctx.client();

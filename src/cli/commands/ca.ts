@@ -18,8 +18,8 @@ import { DEFAULT_TRUST_DOMAIN, validateTrustDomain } from '../../identity/spiffe
 import { parseDuration } from '../../lib/duration.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
-
-export const CA_USAGE = 'usage: ambit ca init [--trust-domain TD] [--plugin DIR] | status | issue --identity spiffe://... --out DIR [--ttl 24h] | revoke --serial S | --identity ID | rotate-root';
+import type { Flags } from '../help.js';
+import { CA_FLAGS, type CaSub } from '../specs.js';
 
 /** Errors with a string code are printed by main as one `error:` line. */
 export class CaCliError extends Error {
@@ -130,25 +130,15 @@ async function init(ctx: Ctx, trustDomain: string, pluginDir: string | undefined
   return 0;
 }
 
+/** `ca SUB [flags]`. */
 export async function caCommand(ctx: Ctx, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({
-    args: rest,
-    allowPositionals: false,
-    options: {
-      'trust-domain': { type: 'string' },
-      plugin: { type: 'string' },
-      identity: { type: 'string' },
-      ttl: { type: 'string' },
-      out: { type: 'string' },
-      serial: { type: 'string' },
-    },
-  });
+  if (sub === undefined || !Object.hasOwn(CA_FLAGS, sub)) throw new UsageError(`name a ca subcommand: ${Object.keys(CA_FLAGS).join(', ')}${sub ? ` (got '${sub}')` : ''}`);
+  const { values } = parseArgs({ args: rest, allowPositionals: false, options: CA_FLAGS[sub as CaSub] as Flags }) as { values: { 'trust-domain'?: string; plugin?: string; identity?: string; out?: string; ttl?: string; serial?: string } };
   if (sub === 'init') return init(ctx, values['trust-domain'] ?? DEFAULT_TRUST_DOMAIN, values.plugin);
-  if (sub !== 'status' && sub !== 'issue' && sub !== 'revoke' && sub !== 'rotate-root') throw new UsageError(CA_USAGE);
   // Check arguments before connecting, so a typo does not wait on the network.
-  if (sub === 'issue' && (!values.identity || !values.out)) throw new UsageError('usage: ambit ca issue --identity spiffe://<td>/ns/<ns>/sa/<sa> --out DIR [--ttl 24h]');
-  if (sub === 'revoke' && !values.serial === !values.identity) throw new UsageError('usage: ambit ca revoke --serial SERIAL | --identity spiffe://<td>/ns/<ns>/sa/<sa> (exactly one)');
+  if (sub === 'issue' && (!values.identity || !values.out)) throw new UsageError('issue needs --identity spiffe://<td>/ns/<ns>/sa/<sa> and --out DIR');
+  if (sub === 'revoke' && !values.serial === !values.identity) throw new UsageError('revoke needs exactly one of --serial SERIAL and --identity spiffe://<td>/ns/<ns>/sa/<sa>');
   const ttl = values.ttl ? parseTtl(values.ttl) : 0;
 
   const backend = await openBackend(ctx.cluster, ctx.err);
@@ -175,7 +165,8 @@ export async function caCommand(ctx: Ctx, args: string[]): Promise<number> {
         ctx.out(res.crl_pem);
         return 0;
       }
-      case 'rotate-root': {
+      default: {
+        // rotate-root
         const res = await backend.ops.rotateRoot();
         ctx.out('rotated: a new root signs from now on; the previous root stays in the trust bundle until it expires\n');
         if (res.status) printStatus(ctx, res.status, backend.where);

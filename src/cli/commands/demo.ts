@@ -1,6 +1,7 @@
 // `ambit demo` (what `npm start` runs): bring up a 2-node cluster, apply examples/demo,
 // send real traffic from the client pod, and show what happened and where to go next.
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podNetns } from '../../cluster/addressing.js';
@@ -35,7 +36,8 @@ function inPod(cluster: string, ip: string, cmd: string[]): { code: number; out:
   return { code: r.status ?? 1, out: r.stdout ?? '', err: r.stderr ?? '' };
 }
 
-export async function demoCommand(ctx: Ctx, _args: string[]): Promise<number> {
+export async function demoCommand(ctx: Ctx, args: string[]): Promise<number> {
+  parseArgs({ args, options: {} }); // takes no arguments: refuse any
   const say = (s: string): void => ctx.out(`${s}\n`);
   const flag = ctx.cluster === 'local' ? '' : ` --cluster ${ctx.cluster}`;
   say('== Ambit demo: a 2-node local cluster made of network namespaces ==\n');

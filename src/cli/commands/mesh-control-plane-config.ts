@@ -8,20 +8,9 @@ import type { MeshControlPlaneConfig } from '../../control/mesh-control-plane.js
 import { DEFAULT_TRUST_DOMAIN, validateTrustDomain } from '../../identity/spiffe.js';
 import { badValue, collect, ConfigError, durationValue, envValue, listenAddressValue, logLevelValue, parseFlags, type Env } from '../../lib/config.js';
 import type { LogLevel } from '../../lib/log.js';
+import { MESH_CONTROL_PLANE_FLAGS } from '../specs.js';
 
-export const MESH_CONTROL_PLANE_USAGE = `ambit mesh-control-plane [--kubeconfig FILE [--context NAME]] --ca-dir DIR [flags]
-  --kubeconfig FILE        the API server to watch (or KUBECONFIG; neither: in-cluster, from
-                           KUBERNETES_SERVICE_HOST/PORT and ${SERVICE_ACCOUNT_DIR})
-  --context NAME           kubeconfig context (default: its current-context)
-  --ca-dir DIR             the CA directory (or ROOT_CA_DIR); a self-signed root is made in it on first use
-  --node-token-key FILE    key that signs node tokens (or NODE_TOKEN_KEY; default DIR/node-token-key.pem)
-  --secureGRPCAddr ADDR    CA + delta ADS, gRPC/TLS (default 127.0.0.1:15012; ":15012" = every interface)
-  --monitoringAddr ADDR    Prometheus /metrics (default 127.0.0.1:15014; "" = off)
-  --clusterID ID           (or CLUSTER_ID; default Kubernetes)
-  --trust-domain TD        (or TRUST_DOMAIN; default cluster.local)
-  --admin-token-file FILE  bearer tokens (one a line) allowed to use the CA admin API (default: none)
-env: POD_NAMESPACE (where the CRL ConfigMap goes; default istio-system), CRL_VALIDITY (default 24h),
-     AMBIT_LOG_LEVEL`;
+export const MESH_CONTROL_PLANE_USAGE = 'ambit mesh-control-plane [--kubeconfig FILE] --ca-dir DIR [flags] (--help lists every flag and variable)';
 
 /** The typed config before its files are read: where the API server is, and the admin token file. */
 export interface MeshControlPlaneSettings extends Omit<MeshControlPlaneConfig, 'api' | 'adminTokens'> {
@@ -30,7 +19,7 @@ export interface MeshControlPlaneSettings extends Omit<MeshControlPlaneConfig, '
   logLevel: LogLevel;
 }
 
-const FLAGS = ['kubeconfig', 'context', 'ca-dir', 'node-token-key', 'secureGRPCAddr', 'monitoringAddr', 'clusterID', 'trust-domain', 'admin-token-file'] as const;
+const FLAGS = Object.keys(MESH_CONTROL_PLANE_FLAGS) as (keyof typeof MESH_CONTROL_PLANE_FLAGS)[];
 
 export function loadMeshControlPlaneConfig(argv: readonly string[], env: Env): MeshControlPlaneSettings | ConfigError {
   return collect(() => {

@@ -6,7 +6,7 @@ import { resolveApiSource } from '../../client/kubeconfig.js';
 import { startMeshControlPlane, type MeshControlPlaneConfig } from '../../control/mesh-control-plane.js';
 import { logger, setLogLevel } from '../../lib/log.js';
 import { shutdown, untilSignal } from './daemon-lifecycle.js';
-import { loadMeshControlPlaneConfig, MESH_CONTROL_PLANE_USAGE, type MeshControlPlaneSettings } from './mesh-control-plane-config.js';
+import { loadMeshControlPlaneConfig, type MeshControlPlaneSettings } from './mesh-control-plane-config.js';
 
 /** Reads the files the settings point at (kubeconfig or service account, admin tokens). */
 export function resolveMeshControlPlaneConfig(s: MeshControlPlaneSettings): MeshControlPlaneConfig {
@@ -25,10 +25,6 @@ export function resolveMeshControlPlaneConfig(s: MeshControlPlaneSettings): Mesh
 }
 
 export async function meshControlPlaneCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (args[0] === '--help' || args[0] === '-h') {
-    process.stdout.write(`usage: ${MESH_CONTROL_PLANE_USAGE}\n`);
-    return 0;
-  }
   const settings = loadMeshControlPlaneConfig(args, env);
   if (settings instanceof Error) throw settings;
   setLogLevel(settings.logLevel);

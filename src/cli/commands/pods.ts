@@ -8,6 +8,7 @@ import { K } from '../../controllers/kinds.js';
 import type { Pod } from '../../model/core/types.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
+import { EXEC_FLAGS, LOGS_FLAGS } from '../specs.js';
 
 async function runningPod(ctx: Ctx, ns: string, name: string): Promise<Pod> {
   const pod = (await ctx.client().get(K.Pod, ns, name)) as Pod;
@@ -17,11 +18,11 @@ async function runningPod(ctx: Ctx, ns: string, name: string): Promise<Pod> {
 
 export async function execCommand(ctx: Ctx, args: string[]): Promise<number> {
   const dd = args.indexOf('--');
-  if (dd < 0) throw new UsageError('usage: ambit exec POD [-n NS] -- CMD [ARGS...]');
-  const { values, positionals } = parseArgs({ args: args.slice(0, dd), allowPositionals: true, options: { namespace: { type: 'string', short: 'n' } } });
+  if (dd < 0) throw new UsageError('put the command after --: ambit exec POD -- CMD [ARGS...]');
+  const { values, positionals } = parseArgs({ args: args.slice(0, dd), allowPositionals: true, options: EXEC_FLAGS });
   const cmd = args.slice(dd + 1);
   const name = positionals[0];
-  if (!name || cmd.length === 0) throw new UsageError('usage: ambit exec POD [-n NS] -- CMD [ARGS...]');
+  if (!name || cmd.length === 0) throw new UsageError(name ? 'give a command after --' : 'name the pod before --');
   const ns = values.namespace ?? 'default';
   const pod = await runningPod(ctx, ns, name);
   const netns = podNetns(ctx.cluster, pod.status!.podIP!);
@@ -37,9 +38,9 @@ export async function execCommand(ctx: Ctx, args: string[]): Promise<number> {
 }
 
 export async function logsCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: LOGS_FLAGS });
   const name = positionals[0];
-  if (!name) throw new UsageError('usage: ambit logs POD [-n NS] [-f]');
+  if (!name) throw new UsageError('name the pod: ambit logs POD');
   const ns = values.namespace ?? 'default';
   await ctx.client().get(K.Pod, ns, name); // 404 with a clear message if it does not exist
   const file = podLogPath(clusterPaths(ctx.cluster), ns, name);

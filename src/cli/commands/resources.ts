@@ -6,6 +6,7 @@ import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { renderObjects, renderTable } from '../print.js';
 import { deleteFromFiles, deleteOne } from './apply.js';
+import { DELETE_FLAGS, GET_FLAGS, LABEL_FLAGS, SCALE_FLAGS } from '../specs.js';
 
 function kindArg(name: string | undefined): KindInfo {
   if (!name) throw new UsageError(`name a kind: ${KINDS_PREFERRED.map((k) => k.resource).join(', ')}`);
@@ -25,16 +26,7 @@ function kindAndName(pos: string[]): { info: KindInfo; name: string | undefined 
 }
 
 export async function getCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      namespace: { type: 'string', short: 'n' },
-      'all-namespaces': { type: 'boolean', short: 'A' },
-      output: { type: 'string', short: 'o' },
-      selector: { type: 'string', short: 'l' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: GET_FLAGS });
   const { info, name } = kindAndName(positionals);
   const out = values.output;
   if (out !== undefined && !['wide', 'yaml', 'json'].includes(out)) throw new UsageError(`-o must be wide, yaml or json (got '${out}')`);
@@ -57,16 +49,7 @@ export async function getCommand(ctx: Ctx, args: string[]): Promise<number> {
 }
 
 export async function deleteCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      filename: { type: 'string', short: 'f', multiple: true },
-      namespace: { type: 'string', short: 'n' },
-      force: { type: 'boolean' },
-      'ignore-not-found': { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: DELETE_FLAGS });
   const force = !!values.force;
   const ign = !!values['ignore-not-found'];
   if (values.filename?.length) return deleteFromFiles(ctx, values.filename, values.namespace, force, ign);
@@ -79,9 +62,9 @@ export async function deleteCommand(ctx: Ctx, args: string[]): Promise<number> {
 }
 
 export async function scaleCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { replicas: { type: 'string' }, namespace: { type: 'string', short: 'n' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: SCALE_FLAGS });
   const { info, name } = kindAndName(positionals);
-  if (info.kind !== 'Deployment' || !name) throw new UsageError('usage: ambit scale deployment/NAME --replicas N [-n NS]');
+  if (info.kind !== 'Deployment' || !name) throw new UsageError(`scale works on one Deployment: deployment/NAME (got '${positionals.join(' ')}')`);
   const replicas = Number(values.replicas);
   if (values.replicas === undefined || !Number.isInteger(replicas) || replicas < 0) throw new UsageError('--replicas must be a non-negative integer');
   await ctx.client().patch(info, values.namespace ?? 'default', name, { spec: { replicas } }, 'scale');
@@ -90,9 +73,9 @@ export async function scaleCommand(ctx: Ctx, args: string[]): Promise<number> {
 }
 
 export async function labelCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, overwrite: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: LABEL_FLAGS });
   const { info, name } = kindAndName(positionals);
-  if (!name) throw new UsageError('usage: ambit label KIND NAME key=value [key-] [--overwrite]');
+  if (!name) throw new UsageError('name the object to label: KIND NAME or KIND/NAME');
   const changes = positionals.slice(positionals[0]?.includes('/') ? 1 : 2);
   if (changes.length === 0) throw new UsageError('give at least one label: key=value to set, key- to remove');
   const ns = info.namespaced ? (values.namespace ?? 'default') : undefined;

@@ -7,12 +7,9 @@ import { ClusterError, DEFAULT_CLUSTER, pidAlive, readClusterInfo, type ClusterI
 import { clusterPaths } from '../../cluster/paths.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../lib/log.js';
 import type { ConfigDump } from '../../node/admin/config-dump.js';
-import { jsonFor, parseKind, renderTunnelConfig, TUNNEL_CONFIG_KINDS } from '../tunnel-config-print.js';
+import { jsonFor, renderTunnelConfig, type TunnelConfigKind } from '../tunnel-config-print.js';
 import { UsageError, type Ctx } from '../context.js';
-
-const USAGE = `usage: ambit tunnel-config ${TUNNEL_CONFIG_KINDS.join('|')} [--node nodeN] [-o table|json]
-       ambit tunnel-config log [--level ${LOG_LEVELS.join('|')}] [--node nodeN]
-(default: every node's tunnel)`;
+import { KIND_FLAGS, LOG_FLAGS } from '../specs.js';
 
 const TIMEOUT_MS = 5000;
 
@@ -65,17 +62,9 @@ async function each<T>(ctx: Ctx, ts: Target[], fn: (t: Target) => Promise<T>): P
   return { ok, failed };
 }
 
-export async function tunnelConfigCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-    ctx.out(`${USAGE}\n`);
-    return sub === undefined ? 2 : 0;
-  }
-  if (sub === 'log') return logCommand(ctx, rest);
-  const kind = parseKind(sub);
-  if (!kind) throw new UsageError(`unknown tunnel-config kind '${sub}'\n${USAGE}`);
-  const { values } = parseArgs({ args: rest, options: { node: { type: 'string' }, output: { type: 'string', short: 'o' } } });
-  const output = values.output ?? 'table';
+export async function tunnelConfigKindCommand(ctx: Ctx, kind: TunnelConfigKind, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: KIND_FLAGS });
+  const output = values.output;
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o must be table or json (got '${output}')`);
   const info = readClusterInfo(ctx.cluster);
   const ts = targets(ctx.cluster, info, values.node);
@@ -86,8 +75,8 @@ export async function tunnelConfigCommand(ctx: Ctx, args: string[]): Promise<num
   return failed ? 1 : 0;
 }
 
-async function logCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { node: { type: 'string' }, level: { type: 'string' } } });
+export async function tunnelConfigLogCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: LOG_FLAGS });
   let level: LogLevel | undefined;
   if (values.level !== undefined) {
     level = parseLogLevel(values.level);

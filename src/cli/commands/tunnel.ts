@@ -4,11 +4,10 @@ import { readClusterInfo } from '../../cluster/lifecycle.js';
 import { restartTunnel } from '../../cluster/tunnel-restart.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
+import { RESTART_FLAGS } from '../specs.js';
 
-export async function tunnelCommand(ctx: Ctx, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'restart') throw new UsageError('usage: ambit tunnel restart [--node nodeN]   (all nodes, one after the other, without one)');
-  const { values } = parseArgs({ args: rest, options: { node: { type: 'string' } } });
+export async function tunnelRestartCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: RESTART_FLAGS });
   const nodes = values.node ? [values.node] : Object.keys(readClusterInfo(ctx.cluster)?.pids.nodes ?? {});
   if (nodes.length === 0) throw new UsageError(`cluster '${ctx.cluster}' is not running`);
   for (const node of nodes) {
