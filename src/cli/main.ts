@@ -64,8 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(ctx, rest);
   } catch (e) {
     const x = e as Error & { code?: unknown };
-    // A daemon's config error already names the bad value and its usage.
-    if (e instanceof ConfigError) err(`error: ${x.message}\n`);
+    // A daemon's config error names the bad value; the command's help replaces the loader's usage line.
+    if (e instanceof ConfigError) err(`error: ${x.message.split('\nusage:')[0]}\n\n${helpOf(command)}`);
     else if (isUsageError(e)) err(`error: ${x.message}\n\n${helpOf(command)}`);
     else if (e instanceof KubeApiError) err(`Error from server (${e.reason}): ${e.message}\n`);
     else if (e instanceof ConnectionError || typeof x.code === 'string') err(`error: ${x.message}\n`);
