@@ -77,6 +77,9 @@ export interface LoadBalancing {
   healthPolicy?: 'ONLY_HEALTHY' | 'ALLOW_ALL';
 }
 
+/** Which address families a Service answers for (node tunnels' DNS); AUTOMATIC when omitted. */
+export type IpFamilies = 'AUTOMATIC' | 'IPV4_ONLY' | 'IPV6_ONLY' | 'DUAL';
+
 export interface Service {
   name: string;
   namespace: string;
@@ -86,6 +89,10 @@ export interface Service {
   subjectAltNames: string[];
   waypoint?: GatewayAddress;
   loadBalancing?: LoadBalancing;
+  /** Omitted means AUTOMATIC. */
+  ipFamilies?: IpFamilies;
+  /** Wins lookups by VIP or hostname when the client's namespace has no service there (omitted: false). */
+  canonical?: boolean;
 }
 
 export type AuthzScope = 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';

@@ -62,6 +62,8 @@ interface PbService {
   subject_alt_names: string[];
   waypoint?: PbGatewayAddress | null;
   load_balancing?: PbLoadBalancing | null;
+  ip_families: string;
+  canonical: boolean;
 }
 interface PbAddress {
   workload?: PbWorkload | null;
@@ -152,6 +154,9 @@ function serviceToPb(s: Service): object {
     subject_alt_names: s.subjectAltNames,
     ...(s.waypoint ? { waypoint: gateway(s.waypoint) } : {}),
     ...(s.loadBalancing ? { load_balancing: loadBalancing(s.loadBalancing) } : {}),
+    // protobufjs writes explicitly set defaults; leave them out as Go's proto encoder does.
+    ...(s.ipFamilies && s.ipFamilies !== 'AUTOMATIC' ? { ip_families: s.ipFamilies } : {}),
+    ...(s.canonical ? { canonical: true } : {}),
   };
 }
 
@@ -274,6 +279,8 @@ function loadBalancingFrom(lb: PbLoadBalancing): LoadBalancing {
   return out;
 }
 
+const IP_FAMILIES = ['AUTOMATIC', 'IPV4_ONLY', 'IPV6_ONLY', 'DUAL'] as const;
+
 function serviceFrom(s: PbService): Service {
   if (!s.namespace || !s.hostname) throw new CodecError('service needs a namespace and a hostname');
   const out: Service = {
@@ -286,6 +293,9 @@ function serviceFrom(s: PbService): Service {
   };
   if (s.waypoint) out.waypoint = gatewayFrom(s.waypoint, 'service.waypoint');
   if (s.load_balancing) out.loadBalancing = loadBalancingFrom(s.load_balancing);
+  const families = oneOf(s.ip_families, IP_FAMILIES, 'service.ip_families');
+  if (families !== 'AUTOMATIC') out.ipFamilies = families;
+  if (s.canonical) out.canonical = true;
   return out;
 }
 
