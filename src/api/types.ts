@@ -90,6 +90,8 @@ export interface WeightedWaypoint {
 
 /** Who may resolve a service; omitted for the default PUBLIC. */
 export type ServiceVisibility = 'PUBLIC' | 'NAMESPACE';
+/** Which address families a Service answers for (node tunnels' DNS); AUTOMATIC when omitted. */
+export type IpFamilies = 'AUTOMATIC' | 'IPV4_ONLY' | 'IPV6_ONLY' | 'DUAL';
 
 export interface Service {
   name: string;
@@ -106,6 +108,10 @@ export interface Service {
   weightedWaypoints?: WeightedWaypoint[];
   /** Field 14; omitted for PUBLIC. */
   visibility?: ServiceVisibility;
+  /** Omitted means AUTOMATIC. */
+  ipFamilies?: IpFamilies;
+  /** Wins lookups by VIP or hostname when the client's namespace has no service there (omitted: false). */
+  canonical?: boolean;
 }
 
 export type AuthzScope = 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';

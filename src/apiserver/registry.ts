@@ -95,10 +95,19 @@ export class Registry {
     return servedAs(info, this.store.update(kindKey(info), obj, input.metadata.resourceVersion));
   }
 
-  /** Status subresource: only .status changes. */
+  /**
+   * Status subresource: only .status changes, and for Pods metadata.annotations too (Kubernetes
+   * lets pods/status write metadata; istio-cni annotates captured pods through it).
+   */
   updateStatus(info: KindInfo, ns: string, name: string, input: KubeObject): KubeObject {
     const cur = this.get(info, ns, name);
     const next: KubeObject = { ...cur, apiVersion: apiVersionOf(storageVersionOf(info)), status: input.status };
+    if (info.kind === 'Pod') {
+      const annotations = input.metadata?.annotations ?? {};
+      for (const [k, v] of Object.entries(annotations)) if (typeof v !== 'string') throw new ApiError('BadRequest', `metadata.annotations[${k}] must be a string`);
+      const { annotations: _old, ...meta } = cur.metadata;
+      next.metadata = Object.keys(annotations).length > 0 ? { ...meta, annotations } : meta;
+    }
     return servedAs(info, this.store.update(kindKey(info), next, input.metadata?.resourceVersion));
   }
 

@@ -7,7 +7,7 @@ import { KINDS, kindByResource, kindKey, apiVersionOf, type KindInfo } from '../
 import { fieldValue, matches, parseFieldSelector, parseSelector, SUPPORTED_FIELDS, type Requirement } from '../model/core/labels.js';
 import { tableFor } from '../model/core/printers.js';
 import type { Deployment, KubeObject, Pod } from '../model/core/types.js';
-import { authorize, type Authenticator, type User } from './auth.js';
+import { authorize, authorizePodStatusMetadata, type Authenticator, type User } from './auth.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { ApiError } from './errors.js';
 import { applyPatch } from './patch.js';
@@ -120,7 +120,11 @@ export class ApiServer {
     if (r.subresource === 'scale') return this.#scale(req, res, info, ns, name, user);
     if (r.subresource && r.subresource !== 'status') throw new ApiError('NotFound', `subresource ${r.subresource} is not served`);
     const isStatus = r.subresource === 'status';
-    const write = (obj: KubeObject): KubeObject => (isStatus ? reg.updateStatus(info, ns, name, obj) : reg.update(info, ns, name, obj));
+    const write = (obj: KubeObject): KubeObject => {
+      if (!isStatus) return reg.update(info, ns, name, obj);
+      if (info.kind === 'Pod') authorizePodStatusMetadata(user, reg.get(info, ns, name).metadata.annotations, obj.metadata?.annotations);
+      return reg.updateStatus(info, ns, name, obj);
+    };
     const written = (obj: KubeObject): void => this.#json(res, 200, obj, isStatus ? {} : warningHeaders(obj));
     switch (method) {
       case 'GET': {

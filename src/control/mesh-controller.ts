@@ -1,5 +1,5 @@
-// Feeds the xDS server: informers on the cluster objects translation reads (pods, namespaces,
-// services, and the Istio / Gateway API kinds the API server serves), a debounce so a burst of
+// Feeds the xDS server: informers on the cluster objects translation reads (pods, nodes for
+// their locality, namespaces, services, and the Istio / Gateway API kinds the API server serves), a debounce so a burst of
 // events (a deployment scaled by 100) becomes one translation, then translate() → the new
 // MeshSnapshot → XdsServer.updateSnapshot, which diffs it per resource (spec §4.2). It reads
 // only through list/watch, as istiod does against a real Kubernetes API server.
@@ -8,7 +8,7 @@ import type { KubeClient } from '../client/kube-client.js';
 import type { MeshSnapshot } from '../api/types.js';
 import type { Logger } from '../lib/log.js';
 import { KINDS, type KindInfo } from '../model/core/kinds.js';
-import type { KubeObject, Namespace, Pod, Service } from '../model/core/types.js';
+import type { KubeObject, Namespace, NodeObject, Pod, Service } from '../model/core/types.js';
 import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from './translate/inputs.js';
 import { translate } from './translate/snapshot.js';
 
@@ -23,7 +23,7 @@ export interface MeshControllerOptions {
   maxDelayMs?: number;
 }
 
-const WATCHED = ['Pod', 'Namespace', 'Service', 'AuthorizationPolicy', 'PeerAuthentication', 'ServiceEntry', 'WorkloadEntry', 'Gateway'] as const;
+const WATCHED = ['Pod', 'Node', 'Namespace', 'Service', 'AuthorizationPolicy', 'PeerAuthentication', 'ServiceEntry', 'WorkloadEntry', 'Gateway'] as const;
 type Watched = (typeof WATCHED)[number];
 
 export class MeshController {
@@ -42,7 +42,9 @@ export class MeshController {
       // The first version listed is the storage one; a kind the API server does not serve is skipped.
       const info: KindInfo | undefined = KINDS.find((k) => k.kind === kind);
       if (!info) continue;
-      this.#informers.set(kind, new Informer(opts.client, info, undefined, {}, opts.log).on(() => this.#schedule()));
+      // Node heartbeats change only status: translate on a Node only when its labels (locality) change.
+      const relevant = kind === 'Node' ? (o: KubeObject, prev?: KubeObject): boolean => !prev || JSON.stringify(o.metadata.labels) !== JSON.stringify(prev.metadata.labels) : (): boolean => true;
+      this.#informers.set(kind, new Informer(opts.client, info, undefined, {}, opts.log).on((_t, o, prev) => relevant(o, prev) && this.#schedule()));
     }
   }
 
@@ -80,6 +82,7 @@ export class MeshController {
         pods: this.#list<Pod>('Pod'),
         namespaces: this.#list<Namespace>('Namespace'),
         services: this.#list<Service>('Service'),
+        nodes: this.#list<NodeObject>('Node'),
         authorizationPolicies: this.#list<AuthorizationPolicyInput>('AuthorizationPolicy'),
         peerAuthentications: this.#list<PeerAuthenticationInput>('PeerAuthentication'),
         serviceEntries: this.#list<ServiceEntryInput>('ServiceEntry'),

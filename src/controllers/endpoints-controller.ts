@@ -1,6 +1,7 @@
 // Endpoints controller: for each Service with a selector, the IPs of matching pods
-// (ready ones in `addresses`, others in `notReadyAddresses`) with target ports resolved,
-// including named ports looked up per pod.
+// (ready ones in `addresses`, others in `notReadyAddresses`; all of them, terminating ones too,
+// in `addresses` with publishNotReadyAddresses) with target ports resolved, including named
+// ports looked up per pod.
 import type { KubeClient } from '../client/kube-client.js';
 import { KubeApiError } from '../client/kube-client.js';
 import { Informer } from '../client/informer.js';
@@ -15,8 +16,10 @@ export function computeSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
   if (!sel || Object.keys(sel).length === 0) return [];
   const reqs = fromLabelSelector({ matchLabels: sel });
   const groups = new Map<string, EndpointSubset>();
+  const publishAll = svc.spec.publishNotReadyAddresses === true;
   for (const pod of pods) {
-    if (!pod.status?.podIP || pod.metadata.deletionTimestamp || !matches(reqs, pod.metadata.labels)) continue;
+    const terminal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    if (!pod.status?.podIP || terminal || (pod.metadata.deletionTimestamp && !publishAll) || !matches(reqs, pod.metadata.labels)) continue;
     const ports = (svc.spec.ports ?? []).map((sp) => {
       const tp = sp.targetPort ?? sp.port;
       const port = typeof tp === 'number' ? tp : pod.spec.containers.flatMap((c) => c.ports ?? []).find((cp) => cp.name === tp)?.containerPort;
@@ -27,7 +30,7 @@ export function computeSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
     const gk = JSON.stringify(resolved);
     const subset = groups.get(gk) ?? { ports: resolved };
     const addr = { ip: pod.status.podIP, ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}), targetRef: { kind: 'Pod', name: pod.metadata.name!, namespace: pod.metadata.namespace!, uid: pod.metadata.uid! } };
-    if (podIsReady(pod)) (subset.addresses ??= []).push(addr);
+    if (publishAll || podIsReady(pod)) (subset.addresses ??= []).push(addr);
     else (subset.notReadyAddresses ??= []).push(addr);
     groups.set(gk, subset);
   }

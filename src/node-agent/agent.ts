@@ -14,6 +14,7 @@ import { K } from '../controllers/kinds.js';
 import type { Logger } from '../lib/log.js';
 import type { Endpoints, Namespace, NodeObject, Pod, Service } from '../model/core/types.js';
 import { isEnrolled } from '../model/mesh/enrollment.js';
+import { syncRedirection } from './redirection.js';
 import { applyCaptureRules, applyProbeSnatRules, removeCaptureRules } from '../platform/capture-rules.js';
 import { PodWorker } from './pod-worker.js';
 import type { TunnelLink } from './tunnel-link.js';
@@ -41,6 +42,8 @@ export class NodeAgent {
   readonly #ipam: Ipam;
   /** Pods whose capture rules are installed (and that the tunnel was told about), by key. */
   readonly #captured = new Set<string>();
+  /** Captured pods the node tunnel has acked (annotated `enabled`; the others `pending`). */
+  readonly #served = new Set<string>();
   readonly #workers = new Map<string, PodWorker>();
   /** Pods being set up or torn down, so events for them wait their turn. */
   readonly #busy = new Map<string, Promise<void>>();
@@ -60,6 +63,11 @@ export class NodeAgent {
     });
     this.pods.on((type, o) => this.#serialize(`${o.metadata.namespace}/${o.metadata.name}`, () => this.#onPod(type, o as Pod)));
     this.services.on(() => this.#scheduleNetworkSync());
+    // A tunnel that (re)connects takes the pods it could not take before: mark them enabled.
+    cfg.tunnel?.onResent((uid, err) => {
+      const w = [...this.#workers.values()].find((x) => x.pod.metadata.uid === uid);
+      if (w) this.#serialize(w.key, () => this.#markServed(w, err === ''));
+    });
     this.endpoints.on(() => this.#scheduleNetworkSync());
   }
 
@@ -100,6 +108,8 @@ export class NodeAgent {
       if (worker && worker.sandbox) {
         this.#workers.delete(key);
         // Tell the tunnel first; the rules go away with the netns.
+        // The annotation goes with the pod object.
+        this.#served.delete(key);
         if (this.#captured.delete(key)) await this.cfg.tunnel?.del(pod.metadata.uid!);
         await worker.stop(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
         this.#ipam.release(worker.sandbox.podIP);
@@ -188,11 +198,40 @@ export class NodeAgent {
         ip: w.sandbox.podIP,
       });
       this.cfg.log(`pod ${w.key}: captured into the mesh${err ? ` (node tunnel: ${err}; its traffic is refused until the tunnel serves it)` : ''}`);
+      if (err) this.#served.delete(w.key);
+      else this.#served.add(w.key);
     } else if (!want && have) {
       await removeCaptureRules(w.sandbox.netns);
       this.#captured.delete(w.key);
+      this.#served.delete(w.key);
       await tunnel.del(pod.metadata.uid!);
       this.cfg.log(`pod ${w.key}: removed from the mesh (plain traffic)`);
+    }
+    await this.#syncRedirection(w);
+  }
+
+  async #markServed(w: PodWorker, ok: boolean): Promise<void> {
+    if (this.#workers.get(w.key) !== w || !this.#captured.has(w.key)) return;
+    if (ok) this.#served.add(w.key);
+    else this.#served.delete(w.key);
+    await this.#syncRedirection(w);
+  }
+
+  /**
+   * Last step, as istio-cni: the annotation tells the control plane the pod is captured and
+   * served (`enabled`: peers send it HBONE), captured only (`pending`), or neither (removed).
+   * A failed write is retried while the pod is ours.
+   */
+  async #syncRedirection(w: PodWorker): Promise<void> {
+    const want = !this.#captured.has(w.key) ? undefined : this.#served.has(w.key) ? 'enabled' : 'pending';
+    try {
+      const pod = await syncRedirection(this.cfg.client, w.pod, want);
+      if (pod) w.update(pod);
+    } catch (e) {
+      this.cfg.log(`pod ${w.key}: writing its redirection annotation failed: ${(e as Error).message}; retrying`);
+      setTimeout(() => {
+        if (this.#workers.get(w.key) === w) this.#serialize(w.key, () => this.#syncRedirection(w));
+      }, 1000).unref();
     }
   }
 
@@ -206,7 +245,7 @@ export class NodeAgent {
 
   #syncNetwork(): void {
     const services = this.services.list() as Service[];
-    const script = renderServiceRules(serviceRules(services, this.endpoints.list() as Endpoints[]));
+    const script = renderServiceRules(serviceRules(services, this.endpoints.list() as Endpoints[], this.nodeName));
     if (script !== this.#lastRules) {
       this.#lastRules = script;
       applyServiceRules(this.cfg.nodeNetns, script).catch((e: Error) => {

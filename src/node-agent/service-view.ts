@@ -6,7 +6,8 @@ import type { Endpoints, Service } from '../model/core/types.js';
 
 export const CLUSTER_DOMAIN = 'cluster.local';
 
-export function serviceRules(services: Service[], endpoints: Endpoints[]): ServiceRule[] {
+/** internalTrafficPolicy Local keeps only the endpoints on `nodeName` (none elsewhere: traffic is dropped, as kube-proxy). */
+export function serviceRules(services: Service[], endpoints: Endpoints[], nodeName?: string): ServiceRule[] {
   const eps = new Map(endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
   const rules: ServiceRule[] = [];
   for (const s of services) {
@@ -20,7 +21,7 @@ export function serviceRules(services: Service[], endpoints: Endpoints[]): Servi
         // Ports are matched by name (named multi-port services) or taken alone.
         const p = sub.ports?.find((x) => (sp.name ? x.name === sp.name : true));
         if (!p) continue;
-        for (const a of sub.addresses ?? []) targets.push({ ip: a.ip, port: p.port });
+        for (const a of sub.addresses ?? []) if (s.spec.internalTrafficPolicy !== 'Local' || a.nodeName === nodeName) targets.push({ ip: a.ip, port: p.port });
       }
       rules.push({ vip, port: sp.port, protocol: sp.protocol === 'UDP' ? 'UDP' : 'TCP', endpoints: targets });
     }

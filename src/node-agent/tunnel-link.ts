@@ -53,6 +53,7 @@ export class TunnelLink {
   /** Connected tunnels that said hello, oldest first. */
   readonly #peers: Peer[] = [];
   #server: net.Server | undefined;
+  #onResent: ((uid: string, error: string) => void) | undefined;
 
   constructor(path: string, log: Logger) {
     this.#path = path;
@@ -68,6 +69,11 @@ export class TunnelLink {
       server.listen(this.#path, () => resolve());
     });
     fs.chmodSync(this.#path, 0o600);
+  }
+
+  /** Called with each pod's ack when a (re)connecting tunnel is sent the enrolled set. */
+  onResent(listener: (uid: string, error: string) => void): void {
+    this.#onResent = listener;
   }
 
   /** True while at least one node tunnel is connected. */
@@ -109,6 +115,7 @@ export class TunnelLink {
     for (const m of this.#wanted.values()) {
       const err = await peer.send(m);
       if (err) this.#log(`tunnel could not enroll ${m.workload.namespace}/${m.workload.name}: ${err}`);
+      if (this.#wanted.has(m.uid)) this.#onResent?.(m.uid, err);
     }
     await peer.send({ type: 'snapshot_sent' });
   }

@@ -123,14 +123,14 @@ export class MeshState {
     return this.#byKey.get(`${namespace}/${hostname}`);
   }
 
-  /** The service whose VIP is ip and that exposes port. Prefers a service in preferNamespace (§2.8 step 3). */
+  /** The service whose VIP is ip and that exposes port: one in preferNamespace, else a canonical one, else any (§2.8 step 3). */
   serviceByVip(ip: string, port: number, preferNamespace?: string): ServiceMatch | undefined {
     let found: ServiceMatch | undefined;
     for (const service of this.#byVip.get(canonicalIp(ip)) ?? []) {
       const p = service.ports.find((x) => x.servicePort === port);
       if (!p) continue;
       if (service.namespace === preferNamespace) return { service, port: p };
-      found ??= { service, port: p };
+      if (!found || (service.canonical && !found.service.canonical)) found = { service, port: p };
     }
     return found;
   }

@@ -74,6 +74,7 @@ interface PbService {
   ingress_use_waypoint: boolean;
   weighted_waypoints: { destination?: PbGatewayAddress | null; weight: number }[];
   visibility: PbEnum;
+  canonical: boolean;
 }
 interface PbAddress {
   workload?: PbWorkload | null;
@@ -165,7 +166,9 @@ function serviceToPb(s: Service): object {
     subject_alt_names: s.subjectAltNames,
     ...(s.waypoint ? { waypoint: gateway(s.waypoint) } : {}),
     ...(s.loadBalancing ? { load_balancing: loadBalancing(s.loadBalancing) } : {}),
-    // Defaults stay off the wire, so existing Services keep their bytes (and xDS versions).
+    // protobufjs writes explicitly set defaults; leave them out as Go's proto encoder does.
+    ...(s.ipFamilies && s.ipFamilies !== 'AUTOMATIC' ? { ip_families: s.ipFamilies } : {}),
+    ...(s.canonical ? { canonical: true } : {}),
     ...(s.ingressUseWaypoint ? { ingress_use_waypoint: true } : {}),
     ...(s.weightedWaypoints?.length ? { weighted_waypoints: s.weightedWaypoints.map(weighted) } : {}),
     ...(s.visibility && s.visibility !== 'PUBLIC' ? { visibility: s.visibility } : {}),
@@ -307,10 +310,10 @@ function loadBalancingFrom(lb: PbLoadBalancing): LoadBalancing {
   return out;
 }
 
+const IP_FAMILIES = ['AUTOMATIC', 'IPV4_ONLY', 'IPV6_ONLY', 'DUAL'] as const;
+
 function serviceFrom(s: PbService): Service {
   if (!s.namespace || !s.hostname) throw new CodecError('service needs a namespace and a hostname');
-  // Checked because ztunnel rejects unknown values; Service.ip_families itself is not modelled here.
-  oneOf(s.ip_families, ['AUTOMATIC', 'IPV4_ONLY', 'IPV6_ONLY', 'DUAL'], 'service.ip_families');
   const out: Service = {
     name: s.name,
     namespace: s.namespace,
@@ -321,6 +324,9 @@ function serviceFrom(s: PbService): Service {
   };
   if (s.waypoint) out.waypoint = gatewayFrom(s.waypoint, 'service.waypoint');
   if (s.load_balancing) out.loadBalancing = loadBalancingFrom(s.load_balancing);
+  const families = oneOf(s.ip_families, IP_FAMILIES, 'service.ip_families');
+  if (families !== 'AUTOMATIC') out.ipFamilies = families;
+  if (s.canonical) out.canonical = true;
   if (s.ingress_use_waypoint) out.ingressUseWaypoint = true;
   if (s.weighted_waypoints.length) {
     out.weightedWaypoints = s.weighted_waypoints.map((ww, i) => {

@@ -104,7 +104,7 @@ spec:
 `;
 
 interface PodObj {
-  metadata: { name: string; uid: string };
+  metadata: { name: string; uid: string; annotations?: Record<string, string> };
   status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
 }
 const pod = (ns: string, name: string): PodObj => json<PodObj>('get', 'pod', name, '-n', ns);
@@ -170,6 +170,11 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     await eventually('pods enrolled by both tunnels', () =>
       /pod demo\/client \(.*\) enrolled/.test(tunnelLog('node1')) && /pod demo\/echo \(.*\) enrolled/.test(tunnelLog('node2')) && /pod demo\/iperf \(.*\) enrolled/.test(tunnelLog('node2')) ? true : undefined,
     );
+    // As istio-cni: the node agent marks each captured pod; only then does the control plane send it as HBONE.
+    await eventually('pods annotated as captured', () =>
+      ['client', 'echo', 'iperf'].every((n) => pod('demo', n).metadata.annotations?.['ambient.istio.io/redirection'] === 'enabled') ? true : undefined,
+    );
+    assert.equal(pod('outside', 'outsider').metadata.annotations?.['ambient.istio.io/redirection'], undefined);
     const after = pod('demo', 'echo');
     assert.equal(after.metadata.uid, before.metadata.uid);
     assert.equal(after.status?.startTime, before.status?.startTime);
@@ -178,9 +183,11 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
   });
 
   test('client → echo (Service VIP and pod IP) is HBONE between the tunnels: identities logged, client IP kept, nothing in plaintext', async () => {
+    // Until the annotation's push reaches node1's tunnel the client still sends plain TCP: wait for an HBONE request.
     const body = await eventually('curl through the mesh', () => {
       const r = curl('demo', 'client', `http://${vip}/`);
-      return r.code === 0 ? (JSON.parse(r.body) as { client: { address: string }; node: string }) : undefined;
+      const viaHbone = tunnelLog('node2').includes(`inbound 200 spiffe://cluster.local/ns/demo/sa/client ${clientIP}`);
+      return r.code === 0 && viaHbone ? (JSON.parse(r.body) as { client: { address: string }; node: string }) : undefined;
     });
     assert.equal(body.node, 'node2');
     assert.equal(body.client.address, clientIP, 'the echo app sees the client pod IP');
@@ -410,6 +417,7 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     const netns = `ambit-${cluster}-pod-${echoIP.replace(/\./g, '-')}`;
     await eventually('capture table gone', () => (!spawnSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout.includes('ambit_capture') ? true : undefined), 15_000);
     await eventually('echo pod removed from its tunnel', () => (/pod \S+ removed/.test(tunnelLog('node2')) ? true : undefined), 15_000);
+    await eventually('annotation removed', () => (pod('demo', 'echo').metadata.annotations?.['ambient.istio.io/redirection'] === undefined ? true : undefined), 15_000);
     const wire = await onTheWire(() => {
       assert.equal(curl('demo', 'client', `http://${echoIP}:8080/`, ['-H', `x-marker: ${MARKER}`]).code, 0);
     });

@@ -313,6 +313,39 @@ describe('API server on a real control plane', () => {
     }
   });
 
+  it('through pods/status a node may set or remove only the ambient redirection annotation of its own pods', async () => {
+    await createNamespace('redir');
+    const node1 = cp.client(NODE1_TOKEN);
+    const node2 = cp.client(NODE2_TOKEN);
+    const KEY = 'ambient.istio.io/redirection';
+    const ann = (a: Record<string, string | null>): object => ({ metadata: { annotations: a } });
+    try {
+      const created = await admin.create(K.Pod, { ...podObj('redir', 'p'), metadata: { name: 'p', namespace: 'redir', annotations: { owner: 'team-a' } } } as Pod);
+      await admin.update(K.Pod, { ...created, spec: { ...(created as Pod).spec, nodeName: 'node1' } });
+      for (const v of ['pending', 'enabled']) {
+        const p = (await node1.patch(K.Pod, 'redir', 'p', ann({ [KEY]: v }), 'status')) as Pod;
+        assert.deepEqual(p.metadata.annotations, { owner: 'team-a', [KEY]: v }, 'other annotations are kept');
+      }
+      await rejectsWith(node1.patch(K.Pod, 'redir', 'p', ann({ [KEY]: 'bogus' }), 'status'), 403, 'Forbidden', /cannot change annotation ambient.istio.io\/redirection to 'bogus'/);
+      await rejectsWith(node1.patch(K.Pod, 'redir', 'p', ann({ owner: 'me' }), 'status'), 403, 'Forbidden', /cannot change annotation owner/);
+      await rejectsWith(node1.patch(K.Pod, 'redir', 'p', ann({ owner: null }), 'status'), 403, 'Forbidden', /cannot change annotation owner/);
+      await rejectsWith(node1.patch(K.Pod, 'redir', 'p', ann({ [KEY]: 'enabled', extra: 'x' }), 'status'), 403, 'Forbidden', /cannot change annotation extra/);
+      await rejectsWith(node2.patch(K.Pod, 'redir', 'p', ann({ [KEY]: null }), 'status'), 403, 'Forbidden', /User "system:node:node2"/);
+      await rejectsWith(node1.patch(K.Pod, 'redir', 'p', ann({ [KEY]: null })), 403, 'Forbidden', /pods is forbidden/);
+      // A status write also keeps the annotation when it does not mention it (the kubelet role's patches).
+      const running = (await node1.patch(K.Pod, 'redir', 'p', { status: { phase: 'Running' } }, 'status')) as Pod;
+      assert.equal(running.metadata.annotations?.[KEY], 'enabled');
+      const gone = (await node1.patch(K.Pod, 'redir', 'p', ann({ [KEY]: null }), 'status')) as Pod;
+      assert.deepEqual(gone.metadata.annotations, { owner: 'team-a' });
+      // An admin writing pods/status may change any annotation, as in Kubernetes; labels stay as they are.
+      const byAdmin = (await admin.patch(K.Pod, 'redir', 'p', { metadata: { annotations: { owner: 'team-b' }, labels: { x: 'y' } } }, 'status')) as Pod;
+      assert.equal(byAdmin.metadata.annotations?.['owner'], 'team-b');
+      assert.equal(byAdmin.metadata.labels?.['x'], undefined);
+    } finally {
+      await deleteNamespace('redir');
+    }
+  });
+
   it('binding happens once: a bound pod cannot move to another node or change its spec', async () => {
     await createNamespace('bind');
     try {

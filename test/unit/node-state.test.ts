@@ -51,6 +51,15 @@ describe('node state lookups', () => {
     assert.equal(state.serviceByVip('10.96.0.11', 80, 'b')?.service.hostname, 'echo2.b.svc.cluster.local');
   });
 
+  it('a shared VIP from outside its namespaces: the canonical service wins over the first listed (ztunnel get_best_by_vip)', () => {
+    const entry = (ns: string, canonical: boolean): Service => ({ ...svc('ext', '240.0.0.1', ns), hostname: 'api.example.com', ...(canonical ? { canonical } : {}) });
+    for (const order of [[entry('a', false), entry('z', true)], [entry('z', true), entry('a', false)]]) {
+      const s = new MeshState({ workloads: [], services: order, authorizations: [] });
+      assert.equal(s.serviceByVip('240.0.0.1', 80, 'c')?.service.namespace, 'z');
+      assert.equal(s.serviceByVip('240.0.0.1', 80, 'a')?.service.namespace, 'a', 'the client namespace still comes first');
+    }
+  });
+
   it('endpoints: healthy workloads listing the service; per-workload target port, else the service targetPort', () => {
     assert.deepEqual(
       state.endpoints(echo, 80).map((e) => [e.workload.name, e.targetPort]),

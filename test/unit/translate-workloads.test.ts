@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Workload } from '../../src/api/types.js';
 import { isEnrolled } from '../../src/control/translate/enrollment.js';
 import { translate } from '../../src/control/translate/snapshot.js';
-import { namespace, pod, run, service, workloadNamed, type PodOpts } from './support/translate-fixtures.js';
+import { CAPTURED, namespace, node, pod, run, service, workloadNamed, type PodOpts } from './support/translate-fixtures.js';
 
 describe('translate workloads: enrollment', () => {
   const rows: [string, Record<string, string> | undefined, Record<string, string> | undefined, boolean][] = [
@@ -15,10 +15,50 @@ describe('translate workloads: enrollment', () => {
     ['no label anywhere is not enrolled', undefined, undefined, false],
   ];
   for (const [name, pl, nl, want] of rows) it(name, () => assert.equal(isEnrolled(pl, nl), want));
-  it('enrolled pods get HBONE, others NONE but are still sent', () => {
-    const r = run({ namespaces: [namespace('app', { 'istio.io/dataplane-mode': 'ambient' })], pods: [pod('app', 'in'), pod('app', 'out', { labels: { 'istio.io/dataplane-mode': 'none' } })] });
-    assert.equal(workloadNamed(r, 'in').tunnelProtocol, 'HBONE');
-    assert.equal(workloadNamed(r, 'out').tunnelProtocol, 'NONE');
+});
+
+// istiod's setTunnelProtocol: the label asks for capture, only the node agent's annotation
+// (written once capture is in place) makes peers send HBONE.
+describe('translate workloads: tunnel protocol (§4.4 fields 5, 14)', () => {
+  const ambientNs = namespace('app', { 'istio.io/dataplane-mode': 'ambient' });
+  const rows: [string, PodOpts, [string, boolean]][] = [
+    ['enrolled by label but not yet captured: NONE, still sent', {}, ['NONE', false]],
+    ['captured (redirection enabled): HBONE', { annotations: CAPTURED }, ['HBONE', false]],
+    ['rules in but no tunnel took it (pending): NONE', { annotations: { 'ambient.istio.io/redirection': 'pending' } }, ['NONE', false]],
+    ['any other annotation value: NONE', { annotations: { 'ambient.istio.io/redirection': 'true' } }, ['NONE', false]],
+    ['opted out with none, no annotation: NONE', { labels: { 'istio.io/dataplane-mode': 'none' } }, ['NONE', false]],
+    ['native tunnel label (networking.istio.io/tunnel: http): HBONE and native', { labels: { 'networking.istio.io/tunnel': 'http' } }, ['HBONE', true]],
+    ['native tunnel in a comma list', { labels: { 'networking.istio.io/tunnel': 'foo,http' } }, ['HBONE', true]],
+  ];
+  for (const [name, o, want] of rows) {
+    it(name, () => {
+      const w = workloadNamed(run({ namespaces: [ambientNs], pods: [pod('app', 'p', o)] }), 'p');
+      assert.deepEqual([w.tunnelProtocol, w.nativeTunnel], want);
+    });
+  }
+  it('WorkloadEntries and ServiceEntry endpoints follow the same rule, on their own metadata', () => {
+    const r = run({
+      namespaces: [ambientNs],
+      yaml: `---
+kind: WorkloadEntry
+metadata: {name: labelled, namespace: app, labels: {istio.io/dataplane-mode: ambient}}
+spec: {address: 10.10.0.1}
+---
+kind: WorkloadEntry
+metadata: {name: annotated, namespace: app, annotations: {ambient.istio.io/redirection: enabled}}
+spec: {address: 10.10.0.2}
+---
+kind: WorkloadEntry
+metadata: {name: native, namespace: app, labels: {networking.istio.io/tunnel: http}}
+spec: {address: 10.10.0.3}
+---
+kind: ServiceEntry
+metadata: {name: se, namespace: app, annotations: {ambient.istio.io/redirection: enabled}}
+spec: {hosts: [se.example], ports: [{number: 80, name: http}], resolution: STATIC, endpoints: [{address: 10.10.0.4}]}
+`,
+    });
+    const got = Object.fromEntries(r.snapshot.workloads.map((w) => [w.name, [w.tunnelProtocol, w.nativeTunnel]]));
+    assert.deepEqual(got, { labelled: ['NONE', false], annotated: ['HBONE', false], native: ['HBONE', true], se: ['HBONE', false] });
   });
 });
 
@@ -40,23 +80,43 @@ describe('translate workloads: pod fields (§4.4)', () => {
     ['canonical name falls back to the workload name', { labels: {}, owner: { kind: 'Deployment', name: 'web' } }, (w) => w.canonicalName, 'web'],
     ['canonical revision from canonical-revision, then version, else latest', { labels: { version: 'v2' } }, (w) => w.canonicalRevision, 'v2'],
     ['canonical revision defaults to latest', { labels: {} }, (w) => w.canonicalRevision, 'latest'],
-    ['a Deployment owner gives DEPLOYMENT and its name', { owner: { kind: 'Deployment', name: 'web' } }, (w) => [w.workloadType, w.workloadName], ['DEPLOYMENT', 'web']],
-    ['a ReplicaSet owner maps back to its Deployment', { labels: { 'pod-template-hash': '5d4f' }, owner: { kind: 'ReplicaSet', name: 'web-5d4f' } }, (w) => [w.workloadType, w.workloadName], ['DEPLOYMENT', 'web']],
-    ['a Job owner gives JOB', { owner: { kind: 'Job', name: 'migrate' } }, (w) => [w.workloadType, w.workloadName], ['JOB', 'migrate']],
-    ['a CronJob\'s Job gives CRONJOB', { owner: { kind: 'Job', name: 'backup-28391040' } }, (w) => [w.workloadType, w.workloadName], ['CRONJOB', 'backup']],
+    // istiod sends workload_type POD for every pod ("backwards compatibility"); the name still follows the owner.
+    ['a Deployment owner: POD, the Deployment name', { owner: { kind: 'Deployment', name: 'web' } }, (w) => [w.workloadType, w.workloadName], ['POD', 'web']],
+    ['a ReplicaSet owner maps back to its Deployment name', { labels: { 'pod-template-hash': '5d4f' }, owner: { kind: 'ReplicaSet', name: 'web-5d4f' } }, (w) => [w.workloadType, w.workloadName], ['POD', 'web']],
+    ['a ReplicaSet without the hash label keeps its own name (istiod: pod from replicaset)', { labels: {}, owner: { kind: 'ReplicaSet', name: 'rs' } }, (w) => [w.workloadType, w.workloadName, w.canonicalName], ['POD', 'rs', 'rs']],
+    ['a Job owner: its name', { owner: { kind: 'Job', name: 'migrate' } }, (w) => [w.workloadType, w.workloadName], ['POD', 'migrate']],
+    ['a CronJob\'s Job: the CronJob name', { owner: { kind: 'Job', name: 'backup-28391040' } }, (w) => [w.workloadType, w.workloadName], ['POD', 'backup']],
+    ['the service.istio.io/workload-name label overrides', { labels: { 'service.istio.io/workload-name': 'named' }, owner: { kind: 'Deployment', name: 'web' } }, (w) => w.workloadName, 'named'],
     ['no owner gives POD and the pod name', {}, (w) => [w.workloadType, w.workloadName], ['POD', 'web-1']],
     ['a Ready pod is HEALTHY', {}, (w) => w.status, 'HEALTHY'],
     ['a pod that is not Ready is UNHEALTHY', { ready: false }, (w) => w.status, 'UNHEALTHY'],
+    ['a Pending pod with an IP is sent, UNHEALTHY (istiod: not running but have podIP)', { phase: 'Pending', ready: false }, (w) => w.status, 'UNHEALTHY'],
+    ['a terminating Ready pod is sent UNHEALTHY until it is gone', { terminating: true }, (w) => w.status, 'UNHEALTHY'],
+    ['a terminating pod keeps its tunnel protocol (it drains through its tunnel)', { terminating: true, annotations: CAPTURED }, (w) => [w.status, w.tunnelProtocol], ['UNHEALTHY', 'HBONE']],
     ['clusterId is set', {}, (w) => w.clusterId, 'Kubernetes'],
   ];
   for (const [name, o, get, want] of rows) it(name, () => assert.deepEqual(get(one(o)), want));
   it('a custom trust domain is sent', () => assert.equal(one({}, {}, 'example.org').trustDomain, 'example.org'));
   const skipped: [string, PodOpts][] = [
     ['a pod without an IP is not sent', { ip: undefined }],
-    ['a terminating pod is not sent', { terminating: true }],
     ['a completed pod is not sent', { phase: 'Succeeded' }],
+    ['a failed pod is not sent', { phase: 'Failed' }],
+    ['a completed terminating pod is not sent', { phase: 'Succeeded', terminating: true }],
   ];
   for (const [name, o] of skipped) it(name, () => assert.equal(run({ pods: [pod('app', 'x', o)] }).snapshot.workloads.length, 0));
+});
+
+// istiod's nodeLocality: topology.kubernetes.io/region|zone and topology.istio.io/subzone of the pod's node.
+describe('translate workloads: locality from the node (§4.4 field 24)', () => {
+  const rows: [string, ReturnType<typeof node>[], string | undefined, unknown][] = [
+    ['region and zone of the node (istiod: simple pod with locality)', [node('n1', 'region', 'zone')], 'n1', { region: 'region', zone: 'zone', subzone: '' }],
+    ['all three labels', [node('n1', 'r1', 'z1', 's1')], 'n1', { region: 'r1', zone: 'z1', subzone: 's1' }],
+    ['only a subzone still counts', [node('n1', '', '', 's1')], 'n1', { region: '', zone: '', subzone: 's1' }],
+    ['a node without topology labels: none', [node('n1')], 'n1', undefined],
+    ['an unknown node: none', [node('n2', 'r', 'z')], 'n1', undefined],
+    ['another node\'s labels do not apply', [node('n1', 'r1', 'z1'), node('n2', 'r2', 'z2')], 'n2', { region: 'r2', zone: 'z2', subzone: '' }],
+  ];
+  for (const [name, nodes, at, want] of rows) it(name, () => assert.deepEqual(workloadNamed(run({ nodes, pods: [pod('app', 'p', { node: at })] }), 'p').locality, want));
 });
 
 describe('translate workloads: services map (§4.4 field 22)', () => {
@@ -134,6 +194,83 @@ describe('translate services (§4.5)', () => {
       for (const [k, v] of Object.entries(want)) assert.deepEqual((s as unknown as Record<string, unknown>)[k], v, k);
     });
   }
+
+  // istiod's constructService: canonical always, ip_families from spec.ipFamilies,
+  // internalTrafficPolicy Local before traffic distribution, publishNotReadyAddresses → ALLOW_ALL.
+  type Spec = Parameters<typeof service>[4] extends infer O ? (O extends { spec?: infer S } ? S : never) : never;
+  const specRows: [string, Spec, Record<string, string>, object][] = [
+    ['a Kubernetes Service is always canonical; no ipFamilies is AUTOMATIC (omitted)', {}, {}, { canonical: true, ipFamilies: undefined, loadBalancing: undefined }],
+    ['one family IPv4: IPV4_ONLY', { ipFamilies: ['IPv4'] }, {}, { ipFamilies: 'IPV4_ONLY' }],
+    ['one family IPv6: IPV6_ONLY', { ipFamilies: ['IPv6'] }, {}, { ipFamilies: 'IPV6_ONLY' }],
+    ['two families: DUAL', { ipFamilies: ['IPv4', 'IPv6'] }, {}, { ipFamilies: 'DUAL' }],
+    ['internalTrafficPolicy Local: STRICT to the client node', { internalTrafficPolicy: 'Local' }, {}, { loadBalancing: { routingPreference: ['NODE'], mode: 'STRICT' } }],
+    ['internalTrafficPolicy Cluster: nothing', { internalTrafficPolicy: 'Cluster' }, {}, { loadBalancing: undefined }],
+    ['Local wins over trafficDistribution', { internalTrafficPolicy: 'Local', trafficDistribution: 'PreferSameZone' }, {}, { loadBalancing: { routingPreference: ['NODE'], mode: 'STRICT' } }],
+    ['Local wins over the traffic-distribution annotation', { internalTrafficPolicy: 'Local' }, { 'networking.istio.io/traffic-distribution': 'PreferSameNode' }, { loadBalancing: { routingPreference: ['NODE'], mode: 'STRICT' } }],
+    ['publishNotReadyAddresses alone: health policy ALLOW_ALL only (istiod: publishNotReadyAddresses)', { publishNotReadyAddresses: true }, {}, { loadBalancing: { routingPreference: [], mode: 'UNSPECIFIED_MODE', healthPolicy: 'ALLOW_ALL' } }],
+    ['publishNotReadyAddresses with PreferSameZone keeps the preference', { publishNotReadyAddresses: true, trafficDistribution: 'PreferSameZone' }, {}, { loadBalancing: { routingPreference: ['NETWORK', 'REGION', 'ZONE'], mode: 'FAILOVER', healthPolicy: 'ALLOW_ALL' } }],
+    ['publishNotReadyAddresses with Local', { publishNotReadyAddresses: true, internalTrafficPolicy: 'Local' }, {}, { loadBalancing: { routingPreference: ['NODE'], mode: 'STRICT', healthPolicy: 'ALLOW_ALL' } }],
+    ['publishNotReadyAddresses false: nothing', { publishNotReadyAddresses: false }, {}, { loadBalancing: undefined }],
+  ];
+  for (const [name, spec, annotations, want] of specRows) {
+    it(name, () => {
+      const svc = service('app', 'web', { app: 'web' }, [{ port: 80 }], { spec });
+      svc.metadata.annotations = annotations;
+      const s = run({ services: [svc] }).snapshot.services[0];
+      for (const [k, v] of Object.entries(want)) assert.deepEqual((s as unknown as Record<string, unknown>)[k], v, k);
+    });
+  }
+  it('the same Service object never leaks its load balancing into another (istiod fixed a shared preset)', () => {
+    const a = service('app', 'a', { app: 'a' }, [{ port: 80 }], { spec: { trafficDistribution: 'PreferSameZone', publishNotReadyAddresses: true } });
+    const b = service('app', 'b', { app: 'b' }, [{ port: 80 }], { spec: { trafficDistribution: 'PreferSameZone' } });
+    const [sa, sb] = run({ services: [a, b] }).snapshot.services;
+    assert.equal(sa?.loadBalancing?.healthPolicy, 'ALLOW_ALL');
+    assert.equal(sb?.loadBalancing?.healthPolicy, undefined);
+  });
+});
+
+// istiod's selectWorkloadServices (TestSelectWorkloadServices without the visibility cases, which
+// need the mesh-config serviceEntryVisibility Ambit does not have): one per namespace per
+// hostname, one canonical.
+describe('translate services: one per namespace and one canonical per hostname', () => {
+  const se = (ns: string, name: string, created: string, host = 'shared.example.com'): string => `---
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: ${ns}, creationTimestamp: "${created}"}
+spec: {hosts: [${host}], ports: [{number: 80, name: http}], resolution: STATIC}
+`;
+  const OLDER = '2024-01-01T00:00:00Z';
+  const NEWER = '2024-06-01T00:00:00Z';
+  const kube = (ns: string, name: string, created: string) => {
+    const s = service(ns, name, { app: name }, [{ port: 80 }]);
+    s.metadata.creationTimestamp = created;
+    return s;
+  };
+  const rows: [string, string[], ReturnType<typeof kube>[], Record<string, string>, string[], RegExp?][] = [
+    ['one ServiceEntry: canonical', [se('a', 'one', OLDER)], [], { a: 'one' }, ['one']],
+    ['cross namespace: the older entry is canonical, both are sent', [se('team-a', 'new', NEWER), se('team-b', 'old', OLDER)], [], { 'team-a': 'new', 'team-b': 'old' }, ['old']],
+    ['same namespace: the older entry wins the slot, the other is reported', [se('ns', 'new', NEWER), se('ns', 'old', OLDER)], [], { ns: 'old' }, ['old'], /also defined by ServiceEntry\/ns\/old/],
+    ['equal age: the lower namespace/name wins (input-order independent)', [se('ns', 'b', OLDER), se('ns', 'a', OLDER)], [], { ns: 'a' }, ['a']],
+    [
+      'a Kubernetes Service is canonical over an older entry camping its hostname (istiod: kube Service is canonical over an older camping ServiceEntry)',
+      [se('team-b', 'camp', OLDER, 'svc.team-a.svc.cluster.local')],
+      [kube('team-a', 'svc', NEWER)],
+      { 'team-a': 'svc', 'team-b': 'camp' },
+      ['svc'],
+    ],
+    ['in its own namespace a Kubernetes Service beats an older entry', [se('team-a', 'camp', OLDER, 'svc.team-a.svc.cluster.local')], [kube('team-a', 'svc', NEWER)], { 'team-a': 'svc' }, ['svc'], /ServiceEntry\/team-a\/camp/],
+  ];
+  for (const [name, yamls, services, winners, canonical, diag] of rows) {
+    for (const order of ['given', 'reversed']) {
+      it(`${name} (${order})`, () => {
+        const ys = order === 'given' ? yamls : [...yamls].reverse();
+        const r = run({ yaml: ys.join(''), services });
+        const byHost = r.snapshot.services.filter((s) => s.hostname === (services[0] ? 'svc.team-a.svc.cluster.local' : 'shared.example.com'));
+        assert.deepEqual(Object.fromEntries(byHost.map((s) => [s.namespace, s.name])), winners);
+        assert.deepEqual(byHost.filter((s) => s.canonical).map((s) => s.name), canonical);
+        if (diag) assert.match(r.diagnostics.map((d) => `${d.object}: ${d.message}`).join('\n'), diag);
+      });
+    }
+  }
 });
 
 describe('translate ServiceEntry and WorkloadEntry', () => {
@@ -156,7 +293,7 @@ spec:
   workloadSelector: {labels: {app: vm}}
 ---
 kind: WorkloadEntry
-metadata: {name: vm-1, namespace: app}
+metadata: {name: vm-1, namespace: app, annotations: {ambient.istio.io/redirection: enabled}}
 spec: {address: 10.10.0.5, labels: {app: vm, istio.io/dataplane-mode: ambient}, serviceAccount: vm-sa, network: net2, locality: r1/z1, weight: 3, ports: {http: 9090}}
 `;
   const r = run({ yaml, namespaces: [namespace('app')], services: [service('app', 'vmk', { app: 'vm' }, [{ port: 80, name: 'http', targetPort: 'http' }])] });

@@ -91,6 +91,17 @@ describe('xds codec', () => {
     assert.deepEqual([...b], [0x12, 9 + lb.length, 0x0a, 1, 0x6e, 0x12, 1, 0x64, 0x1a, 1, 0x68, ...lb]);
   });
 
+  it('ip_families is Service field 9 and canonical field 11; defaults stay off the wire and round-trip as omitted', () => {
+    const base: Service = { name: 'n', namespace: 'd', hostname: 'h', addresses: [], ports: [], subjectAltNames: [] };
+    const head = [0x0a, 1, 0x6e, 0x12, 1, 0x64, 0x1a, 1, 0x68];
+    assert.deepEqual([...encodeService({ ...base, ipFamilies: 'DUAL', canonical: true })], [0x12, head.length + 4, ...head, 0x48, 3, 0x58, 1]);
+    assert.deepEqual([...encodeService({ ...base, ipFamilies: 'AUTOMATIC', canonical: false })], [0x12, head.length, ...head]);
+    for (const ipFamilies of ['IPV4_ONLY', 'IPV6_ONLY', 'DUAL'] as const) assert.deepEqual(decodeAddress(encodeService({ ...base, ipFamilies, canonical: true })), { service: { ...base, ipFamilies, canonical: true } });
+    assert.deepEqual(decodeAddress(encodeService({ ...base, ipFamilies: 'AUTOMATIC', canonical: false })), { service: base });
+    const t = xdsTypes().address;
+    assert.throws(() => decodeAddress(Buffer.from(t.encode(t.fromObject({ service: { namespace: 'd', hostname: 'h', ip_families: 7 } })).finish())), /service.ip_families: unsupported value 7/);
+  });
+
   it('refuses an unspecified or unknown load-balancing scope or mode, naming the field', () => {
     const t = xdsTypes().address;
     const bad = (lb: object): Buffer => Buffer.from(t.encode(t.fromObject({ service: { namespace: 'd', hostname: 'h', load_balancing: lb } })).finish());

@@ -10,25 +10,29 @@ import { KINDS } from '../../src/model/core/kinds.js';
 import type { KubeObject, Pod } from '../../src/model/core/types.js';
 import { XdsClient, type ChangeEvent } from '../../src/xds/client.js';
 import { AUTHORIZATION_TYPE_URL } from '../../src/xds/proto.js';
-import { TestControlPlane } from './support/control-plane.js';
+import { syncRedirection } from '../../src/node-agent/redirection.js';
+import { NODE1_TOKEN, TestControlPlane } from './support/control-plane.js';
 
 let cp: TestControlPlane;
 let admin: KubeClient;
+let node1: KubeClient;
 let c: XdsClient;
 const events: ChangeEvent[] = [];
 const NS = 'shop';
 const uid = (name: string): string => `Kubernetes//Pod/${NS}/${name}`;
 
-async function runningPod(name: string, ip: string): Promise<void> {
+/** No node agent runs here: the test plays it with node1's token, reporting the pod running and (unless told not to) captured. */
+async function runningPod(name: string, ip: string, captured = true): Promise<Pod> {
   const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: { app: 'web' } }, spec: { containers: [{ name: 'app', command: ['sleep', 'infinity'] }], nodeName: 'node1' } };
   await admin.create(K.Pod, pod);
-  // No node agent runs here: the test plays the kubelet and reports the pod running.
-  await admin.patch(K.Pod, NS, name, { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } }, 'status');
+  const running = (await node1.patch(K.Pod, NS, name, { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } }, 'status')) as Pod;
+  return captured ? ((await syncRedirection(node1, running, 'enabled')) ?? running) : running;
 }
 
 before(async () => {
   cp = await TestControlPlane.start('ambit-xds-e2e-', { ca: {} });
   admin = cp.client();
+  node1 = cp.client(NODE1_TOKEN);
   const token = NodeAuthority.open(cp.caDir).issueNodeToken('node1');
   await admin.create(K.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'istio.io/dataplane-mode': 'ambient' } } });
   await admin.create(K.Service, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } } as KubeObject);
@@ -64,6 +68,30 @@ describe('xds end to end', () => {
     await cp.waitFor('web-1 removed', () => !c.state.workloads.has(uid('web-1')));
     assert.ok(events.some((e) => e.removed.includes(uid('web-1'))));
     assert.ok(c.state.workloads.has(uid('web-2')));
+  });
+
+  it('HBONE follows the node agent\'s redirection annotation, not the enrollment label', async () => {
+    const pod = await runningPod('web-3', '10.0.1.12', false);
+    assert.equal((await cp.waitFor('web-3', () => c.state.workloads.get(uid('web-3')))).tunnelProtocol, 'NONE', 'labelled but not captured yet');
+    const pending = await syncRedirection(node1, pod, 'pending');
+    assert.equal(pending?.metadata.annotations?.['ambient.istio.io/redirection'], 'pending');
+    const enabled = await syncRedirection(node1, pending!, 'enabled');
+    await cp.waitFor('web-3 HBONE', () => (c.state.workloads.get(uid('web-3'))?.tunnelProtocol === 'HBONE' ? true : undefined));
+    assert.equal(await syncRedirection(node1, enabled!, 'enabled'), undefined, 'nothing to write when it is already set');
+    const removed = await syncRedirection(node1, enabled!, undefined);
+    assert.equal(removed?.metadata.annotations?.['ambient.istio.io/redirection'], undefined);
+    await cp.waitFor('web-3 NONE again', () => (c.state.workloads.get(uid('web-3'))?.tunnelProtocol === 'NONE' ? true : undefined));
+    assert.equal(((await admin.get(K.Pod, NS, 'web-3')) as Pod).status?.phase, 'Running', 'the status written before is kept');
+  });
+
+  it('a terminating pod is sent UNHEALTHY until it is gone', async () => {
+    await runningPod('web-4', '10.0.1.13');
+    await cp.waitFor('web-4 healthy', () => (c.state.workloads.get(uid('web-4'))?.status === 'HEALTHY' ? true : undefined));
+    await admin.delete(K.Pod, NS, 'web-4', 30);
+    const w = await cp.waitFor('web-4 unhealthy', () => (c.state.workloads.get(uid('web-4'))?.status === 'UNHEALTHY' ? c.state.workloads.get(uid('web-4')) : undefined));
+    assert.equal(w.tunnelProtocol, 'HBONE', 'still captured while it drains');
+    await node1.delete(K.Pod, NS, 'web-4', 0);
+    await cp.waitFor('web-4 removed', () => !c.state.workloads.has(uid('web-4')));
   });
 
   it('an AuthorizationPolicy arrives as an Authorization resource', async () => {

@@ -79,7 +79,10 @@ export async function meshDemo(ctx: Ctx, url: string): Promise<void> {
   const enrolled = await until(20_000, () => members.every((p) => tunnelLog(p.spec.nodeName!).includes(`pod ${NS}/${p.metadata.name} (`)));
   if (!enrolled) throw new Error(`the node tunnels did not enroll the demo pods within 20s; see ${logs}/node*-tunnel.log`);
   say('   the node agents installed capture rules in each pod and the node tunnels opened 15001/15006/15008 there; no pod restarted.');
-  await until(10_000, () => curlIn(ctx.cluster, cip, url).code === 0);
+  say('   each pod is annotated ambient.istio.io/redirection=enabled, and only then do peers send it HBONE.');
+  // Until that annotation's push reaches the client's tunnel it still sends plain TCP: wait for an HBONE request.
+  const viaHbone = (): boolean => echo.some((e) => tunnelLog(e.spec.nodeName!).split('\n').some((l) => l.includes('inbound 200 spiffe://') && l.includes(` ${cip} -> `)));
+  await until(10_000, () => curlIn(ctx.cluster, cip, url).code === 0 && viaHbone());
 
   say(`\n-- 6 requests through the mesh (client → its node tunnel → HBONE mTLS → echo's node tunnel → echo)`);
   const dump = await captureFabric(ctx.cluster, () => {

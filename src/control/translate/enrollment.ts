@@ -1,8 +1,16 @@
-// Ambient enrollment (spec §6.1): the rule lives in model/mesh so the node agent applies the
-// same one. Non-enrolled pods are still sent, with tunnelProtocol NONE, so clients know to
-// reach them with plain TCP (spec §4.4 field 5).
+// The tunnel protocol a workload is sent with (spec §4.4 field 5), as istiod's setTunnelProtocol:
+// HBONE once the node agent has confirmed capture (`ambient.istio.io/redirection: enabled`,
+// written by it, never by the enrollment label alone), or when the workload speaks HBONE itself
+// (`networking.istio.io/tunnel: http`, then also native_tunnel). Otherwise NONE: the workload is
+// still sent so clients reach it with plain TCP.
 import type { TunnelProtocol } from '../../api/types.js';
+import { REDIRECTION_ANNOTATION } from '../../model/mesh/enrollment.js';
 
-export { DATAPLANE_MODE_LABEL, isEnrolled } from '../../model/mesh/enrollment.js';
+export { DATAPLANE_MODE_LABEL, REDIRECTION_ANNOTATION, isEnrolled } from '../../model/mesh/enrollment.js';
 
-export const tunnelProtocolFor = (enrolled: boolean): TunnelProtocol => (enrolled ? 'HBONE' : 'NONE');
+export const TUNNEL_LABEL = 'networking.istio.io/tunnel';
+
+export function tunnelOf(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): { tunnelProtocol: TunnelProtocol; nativeTunnel: boolean } {
+  if ((labels?.[TUNNEL_LABEL] ?? '').split(',').includes('http')) return { tunnelProtocol: 'HBONE', nativeTunnel: true };
+  return { tunnelProtocol: annotations?.[REDIRECTION_ANNOTATION] === 'enabled' ? 'HBONE' : 'NONE', nativeTunnel: false };
+}

@@ -1,8 +1,11 @@
 // Service → istio.workload.LoadBalancing (spec §2.13), as istiod derives it: Kubernetes
-// spec.trafficDistribution first, else the networking.istio.io/traffic-distribution annotation
-// of the Service, else of its namespace; a ServiceEntry with resolution NONE is PASSTHROUGH.
+// internalTrafficPolicy Local first (STRICT to the client's node), else spec.trafficDistribution,
+// else the networking.istio.io/traffic-distribution annotation of the Service, else of its
+// namespace; publishNotReadyAddresses adds health policy ALLOW_ALL; a ServiceEntry with
+// resolution NONE is PASSTHROUGH.
 // Values and scopes follow istiod (pilot/pkg/serviceregistry/kube/controller/ambient, model).
 import type { LoadBalancing } from '../../api/types.js';
+import type { ServiceSpec } from '../../model/core/types.js';
 
 export const TRAFFIC_DISTRIBUTION_ANNOTATION = 'networking.istio.io/traffic-distribution';
 
@@ -37,3 +40,14 @@ export function preferenceLoadBalancing(p: Preference | undefined): LoadBalancin
 
 /** resolution NONE: the node tunnel sends to the address the app dialled (istiod sets ALLOW_ALL too). */
 export const passthroughLoadBalancing = (): LoadBalancing => ({ routingPreference: [], mode: 'PASSTHROUGH', healthPolicy: 'ALLOW_ALL' });
+
+/** Local: only endpoints on the client's node, none elsewhere (ztunnel fails the connection). */
+export const nodeLocalLoadBalancing = (): LoadBalancing => ({ routingPreference: ['NODE'], mode: 'STRICT' });
+
+/** A Kubernetes Service's load balancing; undefined for none (ztunnel's defaults). */
+export function kubeServiceLoadBalancing(spec: ServiceSpec, annotations?: Record<string, string>, nsAnnotations?: Record<string, string>): LoadBalancing | undefined {
+  const lb = spec.internalTrafficPolicy === 'Local' ? nodeLocalLoadBalancing() : preferenceLoadBalancing(trafficPreference(spec.trafficDistribution, annotations, nsAnnotations));
+  // Not-ready endpoints are published, so node tunnels may pick UNHEALTHY workloads too.
+  if (spec.publishNotReadyAddresses) return { ...(lb ?? { routingPreference: [], mode: 'UNSPECIFIED_MODE' }), healthPolicy: 'ALLOW_ALL' };
+  return lb;
+}

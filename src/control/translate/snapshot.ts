@@ -1,12 +1,12 @@
 // The whole translation: cluster + Istio objects → the MeshSnapshot node tunnels receive, plus
 // diagnostics for what could not be honoured. Pure and deterministic (sorted by resource name).
 import { authorizationResourceName, serviceResourceName, type Authorization, type MeshSnapshot, type Service, type Workload } from '../../api/types.js';
-import type { Namespace, Pod, Service as KubeService } from '../../model/core/types.js';
+import type { Namespace, NodeObject, Pod, Service as KubeService } from '../../model/core/types.js';
 import { convertAuthorizationPolicy } from './authorization.js';
-import type { SelectorPolicy, TranslateContext } from './context.js';
-import { byString, type AuthorizationPolicyInput, type Diagnostic, type GatewayInput, type PeerAuthenticationInput, type ServiceEntryInput, type WorkloadEntryInput } from './inputs.js';
+import { nodeLocality, type SelectorPolicy, type TranslateContext } from './context.js';
+import { byString, objectRef, type AuthorizationPolicyInput, type Diagnostic, type GatewayInput, type PeerAuthenticationInput, type ServiceEntryInput, type WorkloadEntryInput } from './inputs.js';
 import { convertPeerAuthentications, indexPeerAuthentications } from './peer-authentication.js';
-import { kubeServiceToService, serviceEntryToServices } from './services.js';
+import { kubeServiceToService, selectByHostname, serviceEntryToServices } from './services.js';
 import { indexWaypoints } from './waypoints.js';
 import { podIsSendable, podToWorkload, serviceEntryEndpointWorkloads, workloadEntryToWorkload } from './workloads.js';
 
@@ -14,6 +14,8 @@ export interface TranslateInput {
   pods: readonly Pod[];
   namespaces: readonly Namespace[];
   services: readonly KubeService[];
+  /** For pod locality (topology labels); pods on unknown nodes have none. */
+  nodes?: readonly NodeObject[];
   serviceEntries?: readonly ServiceEntryInput[];
   workloadEntries?: readonly WorkloadEntryInput[];
   authorizationPolicies?: readonly AuthorizationPolicyInput[];
@@ -59,6 +61,10 @@ export function translate(input: TranslateInput): TranslateResult {
     trustDomain: input.trustDomain ?? 'cluster.local',
     rootNamespace,
     namespaces: new Map(input.namespaces.map((n) => [n.metadata.name ?? '', n])),
+    nodeLocality: new Map((input.nodes ?? []).flatMap((n) => {
+      const l = nodeLocality(n);
+      return l ? [[n.metadata.name ?? '', l] as const] : [];
+    })),
     services: sortedByMeta(input.services),
     serviceEntries: sortedByMeta(input.serviceEntries),
     selectorPolicies,
@@ -73,9 +79,15 @@ export function translate(input: TranslateInput): TranslateResult {
     ...ctx.serviceEntries.flatMap((se) => serviceEntryEndpointWorkloads(ctx, se)),
   ].sort((a, b) => byString(a.uid, b.uid));
 
-  const services: Service[] = [...ctx.services.map((s) => kubeServiceToService(ctx, s)), ...ctx.serviceEntries.flatMap((se) => serviceEntryToServices(ctx, se))].sort((a, b) =>
-    byString(serviceResourceName(a), serviceResourceName(b)),
-  );
+  const services: Service[] = selectByHostname(
+    [
+      ...ctx.services.map((s) => ({ service: kubeServiceToService(ctx, s), fromKubeService: true, creationTimestamp: s.metadata.creationTimestamp ?? '', ref: objectRef('Service', s.metadata) })),
+      ...ctx.serviceEntries.flatMap((se) =>
+        serviceEntryToServices(ctx, se).map((service) => ({ service, fromKubeService: false, creationTimestamp: se.metadata.creationTimestamp ?? '', ref: objectRef('ServiceEntry', se.metadata) })),
+      ),
+    ],
+    diagnostics,
+  ).sort((a, b) => byString(serviceResourceName(a), serviceResourceName(b)));
 
   return {
     snapshot: { workloads, services, authorizations: [...authorizations.values()].sort((a, b) => byString(authorizationResourceName(a), authorizationResourceName(b))) },

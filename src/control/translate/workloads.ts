@@ -1,8 +1,8 @@
 // Pods, WorkloadEntries and STATIC ServiceEntry endpoints → istio.workload.Workload (spec §4.4).
-import type { Locality, Port, Workload, WorkloadType } from '../../api/types.js';
+import type { Locality, Port, Workload } from '../../api/types.js';
 import { podIsReady, type Pod, type ServicePort } from '../../model/core/types.js';
 import { concreteHosts, namespaceLabels, serviceHostname, type TranslateContext } from './context.js';
-import { isEnrolled, tunnelProtocolFor } from './enrollment.js';
+import { tunnelOf } from './enrollment.js';
 import { byString, objectRef, selects, type ServiceEntryInput, type WorkloadEntryInput, type WorkloadEntrySpec } from './inputs.js';
 import { peerAuthenticationKeys } from './peer-authentication.js';
 import { podTargetPort, serviceEntryEndpointPort, serviceEntryPort, workloadEntryTargetPort } from './service-ports.js';
@@ -18,23 +18,26 @@ export function canonicalNames(labels: Record<string, string> | undefined, fallb
   };
 }
 
-/** §4.4 fields 12, 13: the controlling owner, with ReplicaSet and Job names mapped back to theirs. */
-export function workloadOf(pod: Pod): { workloadType: WorkloadType; workloadName: string } {
+/**
+ * §4.4 field 13: the controlling owner's name, ReplicaSet and Job names mapped back to their
+ * Deployment / CronJob, overridden by the service.istio.io/workload-name label (istiod's
+ * GetWorkloadMetaFromPod). Field 12 is always POD for pods: istiod stopped sending the owner kind.
+ */
+export function workloadNameOf(pod: Pod): string {
+  const override = pod.metadata.labels?.['service.istio.io/workload-name'];
+  if (override !== undefined) return override;
   const owner = pod.metadata.ownerReferences?.find((r) => r.controller) ?? pod.metadata.ownerReferences?.[0];
   const hash = pod.metadata.labels?.['pod-template-hash'];
   switch (owner?.kind) {
     case 'Deployment':
-      return { workloadType: 'DEPLOYMENT', workloadName: owner.name };
+      return owner.name;
     case 'ReplicaSet':
-      if (hash && owner.name.endsWith(`-${hash}`)) return { workloadType: 'DEPLOYMENT', workloadName: owner.name.slice(0, -hash.length - 1) };
-      return { workloadType: 'POD', workloadName: owner.name };
-    case 'Job': {
+      return hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : owner.name;
+    case 'Job':
       // A CronJob's Jobs are named `<cronjob>-<scheduled minutes>`.
-      const m = /^(.+)-\d{8,}$/.exec(owner.name);
-      return m?.[1] ? { workloadType: 'CRONJOB', workloadName: m[1] } : { workloadType: 'JOB', workloadName: owner.name };
-    }
+      return /^(.+)-\d{8,10}$/.exec(owner.name)?.[1] ?? owner.name;
     default:
-      return { workloadType: 'POD', workloadName: pod.metadata.name ?? '' };
+      return pod.metadata.name ?? '';
   }
 }
 
@@ -79,9 +82,12 @@ const podIps = (pod: Pod): string[] => {
   return primary && !ips.includes(primary) ? [primary, ...ips] : ips.length > 0 ? ips : primary ? [primary] : [];
 };
 
-/** A pod is sent once it has an IP and until it starts terminating or has completed. */
+/**
+ * A pod is sent once it has an IP and until it has completed (Succeeded / Failed) or is gone; a
+ * terminating pod stays, UNHEALTHY, so it drains instead of vanishing (istiod's podWorkloadBuilder).
+ */
 export function podIsSendable(pod: Pod): boolean {
-  return podIps(pod).length > 0 && !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+  return podIps(pod).length > 0 && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
 export function podToWorkload(ctx: TranslateContext, pod: Pod): Workload {
@@ -90,7 +96,8 @@ export function podToWorkload(ctx: TranslateContext, pod: Pod): Workload {
   const labels = pod.metadata.labels;
   const nsLabels = namespaceLabels(ctx, ns);
   const ref = objectRef('Pod', pod.metadata);
-  const { workloadType, workloadName } = workloadOf(pod);
+  const workloadName = workloadNameOf(pod);
+  const locality = ctx.nodeLocality.get(pod.spec.nodeName ?? '');
   // A waypoint's own pods never route through a waypoint.
   const isWaypoint = labels?.[GATEWAY_NAME_LABEL] !== undefined;
   const waypoint = isWaypoint ? undefined : resolveWaypoint(ctx.waypoints, { objectRef: ref, objectNamespace: ns, objectLabels: labels, namespaceLabels: nsLabels, kind: 'workload' }, ctx.diagnostics);
@@ -100,19 +107,20 @@ export function podToWorkload(ctx: TranslateContext, pod: Pod): Workload {
     namespace: ns,
     addresses: podIps(pod),
     network: '',
-    tunnelProtocol: tunnelProtocolFor(isEnrolled(labels, nsLabels)),
+    ...tunnelOf(labels, pod.metadata.annotations),
     trustDomain: trustDomainField(ctx.trustDomain),
     serviceAccount: pod.spec.serviceAccountName ?? pod.spec.serviceAccount ?? 'default',
     ...(waypoint ? { waypoint } : {}),
     node: pod.spec.nodeName ?? '',
     ...canonicalNames(labels, workloadName),
-    workloadType,
+    workloadType: 'POD',
     workloadName,
-    nativeTunnel: false,
     services: serviceMemberships(ctx, ns, labels, (sp) => podTargetPort(sp, pod), ref),
     authorizationPolicies: policyKeys(ctx, ns, labels),
-    status: podIsReady(pod) ? 'HEALTHY' : 'UNHEALTHY',
+    // Kubernetes has ready, serving and terminating; one bit says: no new connections.
+    status: podIsReady(pod) && !pod.metadata.deletionTimestamp ? 'HEALTHY' : 'UNHEALTHY',
     clusterId: ctx.clusterId,
+    ...(locality ? { locality } : {}),
   };
 }
 
@@ -125,7 +133,7 @@ function parseLocality(text: string | undefined): Locality | undefined {
 }
 
 /** Fields shared by WorkloadEntries and ServiceEntry endpoints. */
-function entryWorkload(ctx: TranslateContext, uid: string, name: string, ns: string, spec: WorkloadEntrySpec, labels: Record<string, string>, enrolled: boolean): Omit<Workload, 'services' | 'authorizationPolicies'> {
+function entryWorkload(ctx: TranslateContext, uid: string, name: string, ns: string, spec: WorkloadEntrySpec, labels: Record<string, string>, tunnel: ReturnType<typeof tunnelOf>): Omit<Workload, 'services' | 'authorizationPolicies'> {
   const address = spec.address ?? '';
   const locality = parseLocality(spec.locality);
   return {
@@ -135,14 +143,13 @@ function entryWorkload(ctx: TranslateContext, uid: string, name: string, ns: str
     addresses: isIpLiteral(address) ? [address] : [],
     ...(address !== '' && !isIpLiteral(address) ? { hostname: address } : {}),
     network: spec.network ?? '',
-    tunnelProtocol: tunnelProtocolFor(enrolled),
+    ...tunnel,
     trustDomain: trustDomainField(ctx.trustDomain),
     serviceAccount: spec.serviceAccount ?? 'default',
     node: '',
     ...canonicalNames(labels, name),
     workloadType: 'POD',
     workloadName: name,
-    nativeTunnel: false,
     status: 'HEALTHY',
     clusterId: ctx.clusterId,
     ...(locality ? { locality } : {}),
@@ -159,7 +166,7 @@ export function workloadEntryToWorkload(ctx: TranslateContext, we: WorkloadEntry
   const ref = objectRef('WorkloadEntry', we.metadata);
   const waypoint = resolveWaypoint(ctx.waypoints, { objectRef: ref, objectNamespace: ns, objectLabels: labels, namespaceLabels: nsLabels, kind: 'workload' }, ctx.diagnostics);
   return {
-    ...entryWorkload(ctx, `${ctx.clusterId}/networking.istio.io/WorkloadEntry/${ns}/${name}`, name, ns, spec, labels, isEnrolled(labels, nsLabels)),
+    ...entryWorkload(ctx, `${ctx.clusterId}/networking.istio.io/WorkloadEntry/${ns}/${name}`, name, ns, spec, labels, tunnelOf(we.metadata.labels, we.metadata.annotations)),
     ...(waypoint ? { waypoint } : {}),
     services: serviceMemberships(ctx, ns, labels, (sp) => workloadEntryTargetPort(sp, spec), ref),
     authorizationPolicies: policyKeys(ctx, ns, labels),
@@ -176,8 +183,8 @@ export function serviceEntryEndpointWorkloads(ctx: TranslateContext, se: Service
     const labels = ep.labels ?? {};
     const services = Object.fromEntries(hosts.map((h) => [`${ns}/${h}`, (se.spec?.ports ?? []).map((p) => serviceEntryEndpointPort(p, ep))]));
     return {
-      // External endpoints only tunnel when they say so themselves, not via the namespace label.
-      ...entryWorkload(ctx, `${ctx.clusterId}/networking.istio.io/ServiceEntry/${ns}/${name}/${ep.address ?? ''}`, name, ns, ep, labels, isEnrolled(labels, undefined)),
+      // istiod reads the tunnel from the ServiceEntry's own metadata, the same for every endpoint.
+      ...entryWorkload(ctx, `${ctx.clusterId}/networking.istio.io/ServiceEntry/${ns}/${name}/${ep.address ?? ''}`, name, ns, ep, labels, tunnelOf(se.metadata.labels, se.metadata.annotations)),
       services,
       authorizationPolicies: policyKeys(ctx, ns, labels),
     };

@@ -169,7 +169,8 @@ export const serviceSchema = z
       sessionAffinity: z.literal('None').optional(),
       ipFamilies: z.array(z.literal('IPv4')).optional(),
       ipFamilyPolicy: z.literal('SingleStack').optional(),
-      internalTrafficPolicy: z.literal('Cluster').optional(),
+      internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+      publishNotReadyAddresses: z.boolean().optional(),
       // Topology preference (Kubernetes 1.31+; PreferClose is the older name of PreferSameZone).
       trafficDistribution: z.enum(['PreferClose', 'PreferSameZone', 'PreferSameNode']).optional(),
     }),

@@ -111,6 +111,12 @@ export interface ServiceSpec {
   selector?: Record<string, string>;
   ports?: ServicePort[];
   trafficDistribution?: 'PreferClose' | 'PreferSameZone' | 'PreferSameNode';
+  ipFamilies?: ('IPv4' | 'IPv6')[];
+  ipFamilyPolicy?: 'SingleStack';
+  /** Local: only endpoints on the client's own node. */
+  internalTrafficPolicy?: 'Cluster' | 'Local';
+  /** Not-ready (and terminating) pods are endpoints too. */
+  publishNotReadyAddresses?: boolean;
 }
 export interface Service extends KubeObject { kind: 'Service'; spec: ServiceSpec }
 

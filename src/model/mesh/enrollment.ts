@@ -6,6 +6,14 @@ export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 export const DATAPLANE_MODES = ['ambient', 'none'] as const;
 export type DataplaneMode = (typeof DATAPLANE_MODES)[number];
 
+/**
+ * Written by the node agent on a pod (as istio-cni does) once its capture rules are in and the
+ * node tunnel accepted it: `enabled`; `pending` when the rules are in but no tunnel took it yet.
+ * Removed when the pod leaves the mesh. The control plane sends HBONE only for `enabled`.
+ */
+export const REDIRECTION_ANNOTATION = 'ambient.istio.io/redirection';
+export type RedirectionState = 'enabled' | 'pending';
+
 /** Names the waypoint (a Gateway in the same namespace, or `none`); recorded, enforced by the waypoint issue. */
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';

@@ -5,7 +5,7 @@ import type { Workload } from '../../../src/api/types.js';
 import { evaluate, type Connection, type Decision } from '../../../src/authz/evaluate.js';
 import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control/translate/inputs.js';
 import { translate, type TranslateInput, type TranslateResult } from '../../../src/control/translate/snapshot.js';
-import type { Namespace, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
+import type { Namespace, NodeObject, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
 
 export interface PodOpts {
   labels?: Record<string, string>;
@@ -16,6 +16,7 @@ export interface PodOpts {
   ports?: { name?: string; containerPort: number }[];
   owner?: Partial<OwnerReference> & { kind: string; name: string };
   terminating?: boolean;
+  annotations?: Record<string, string>;
   phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 }
 
@@ -29,6 +30,7 @@ export function pod(ns: string, name: string, o: PodOpts = {}): Pod {
       name,
       namespace: ns,
       labels: o.labels ?? { app: name },
+      ...(o.annotations ? { annotations: o.annotations } : {}),
       ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', uid: 'u', controller: true, ...o.owner }] } : {}),
       ...(o.terminating ? { deletionTimestamp: '2024-01-01T00:00:00Z' } : {}),
     },
@@ -43,20 +45,38 @@ export function pod(ns: string, name: string, o: PodOpts = {}): Pod {
 
 export const namespace = (name: string, labels: Record<string, string> = {}): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
 
-export function service(ns: string, name: string, selector: Record<string, string> | undefined, ports: Service['spec']['ports'], o: { clusterIP?: string; labels?: Record<string, string> } = {}): Service {
+export function service(
+  ns: string,
+  name: string,
+  selector: Record<string, string> | undefined,
+  ports: Service['spec']['ports'],
+  o: { clusterIP?: string; labels?: Record<string, string>; spec?: Partial<Service['spec']> } = {},
+): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: ns, ...(o.labels ? { labels: o.labels } : {}) },
-    spec: { ...(selector ? { selector } : {}), ports: ports ?? [], clusterIP: o.clusterIP ?? '10.96.0.10' },
+    spec: { ...(selector ? { selector } : {}), ports: ports ?? [], clusterIP: o.clusterIP ?? '10.96.0.10', ...o.spec },
   };
 }
+
+/** A Node with topology labels (region, zone, subzone; empty ones left out). */
+export function node(name: string, region = '', zone = '', subzone = ''): NodeObject {
+  const labels: Record<string, string> = { 'kubernetes.io/hostname': name };
+  if (region) labels['topology.kubernetes.io/region'] = region;
+  if (zone) labels['topology.kubernetes.io/zone'] = zone;
+  if (subzone) labels['topology.istio.io/subzone'] = subzone;
+  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels } };
+}
+
+/** The annotation the node agent writes once it has captured a pod. */
+export const CAPTURED = { 'ambient.istio.io/redirection': 'enabled' };
 
 type Bucketed = Required<Omit<TranslateInput, 'clusterId' | 'trustDomain' | 'rootNamespace'>>;
 
 /** Multi-document YAML → the input buckets, by kind. */
 export function fromYaml(text: string): Bucketed {
-  const out: Bucketed = { pods: [], namespaces: [], services: [], serviceEntries: [], workloadEntries: [], authorizationPolicies: [], peerAuthentications: [], gateways: [] };
+  const out: Bucketed = { pods: [], namespaces: [], services: [], nodes: [], serviceEntries: [], workloadEntries: [], authorizationPolicies: [], peerAuthentications: [], gateways: [] };
   for (const doc of parseAllDocuments(text)) {
     const o = doc.toJS() as { kind?: string; metadata: { namespace?: string } } | null;
     if (!o) continue;
@@ -88,12 +108,13 @@ export interface World {
   pods?: Pod[];
   namespaces?: Namespace[];
   services?: Service[];
+  nodes?: NodeObject[];
   yaml?: string;
 }
 
 export function run(w: World): TranslateResult {
   const y = fromYaml(w.yaml ?? '');
-  return translate({ ...y, pods: w.pods ?? [], namespaces: w.namespaces ?? [], services: w.services ?? [], clusterId: 'Kubernetes' });
+  return translate({ ...y, pods: w.pods ?? [], namespaces: w.namespaces ?? [], services: w.services ?? [], nodes: w.nodes ?? [], clusterId: 'Kubernetes' });
 }
 
 export function workloadNamed(r: TranslateResult, name: string): Workload {
