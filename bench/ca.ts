@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CertificateAuthority } from '../src/ca/authority.js';
 import { loadIstioCaService, type IstioCertificateResponse } from '../src/ca/istio-ca-proto.js';
 import { NodeAuthority } from '../src/ca/node-auth.js';
-import { K } from '../src/controllers/kinds.js';
+import { K } from '../src/local/controllers/kinds.js';
 import { createCsr, generateKeyPair } from '../src/identity/x509.js';
 import type { KubeObject } from '../src/model/core/types.js';
 import { TestControlPlane } from '../test/unit/support/control-plane.js';

@@ -16,11 +16,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import type { MeshSnapshot, Service, Workload } from '../src/api/types.js';
+import type { MeshSnapshot, Service, Workload } from '../src/mesh-api/types.js';
 import { CertificateAuthority } from '../src/ca/authority.js';
 import { NodeAuthority } from '../src/ca/node-auth.js';
 import { MetricsRegistry } from '../src/lib/metrics.js';
-import { XdsServer } from '../src/xds/server.js';
+import { XdsServer } from '../src/control-plane/xds-server.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string, def: number): number => {

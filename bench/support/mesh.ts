@@ -1,7 +1,7 @@
 // The static mesh config and certificates of the tunnel benchmark: two pods (client in pod A on
 // node1, server in pod B on node2), both HBONE, no policies; workload certificates signed by a
 // throwaway CertificateAuthority, plus a DNS/IP server certificate for the stunnel baseline.
-import type { MeshSnapshot, Workload } from '../../src/api/types.js';
+import type { MeshSnapshot, Workload } from '../../src/mesh-api/types.js';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../../src/identity/x509.js';

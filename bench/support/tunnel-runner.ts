@@ -4,9 +4,9 @@
 // certificate (PEMs never touch the disk); the runner builds a real NodeTunnel, enrolls the pod
 // and answers 'ready'. The parent can unenroll/enroll the pod between measurements (so other
 // systems can use the same pods uncaptured), ask for counters, and close it.
-import type { MeshSnapshot } from '../../src/api/types.js';
+import type { MeshSnapshot } from '../../src/mesh-api/types.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
-import { NodeTunnel } from '../../src/node/tunnel.js';
+import { NodeTunnel } from '../../src/node-tunnel/tunnel.js';
 import { LoopDelay, type LoopDelayMs } from './loop-delay.js';
 
 export type RunnerRequest =

@@ -6,7 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 /** The repository's proto/ folder (this file runs from dist/src/ca/). */
-export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
+export const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
 
 export const CREATE_CERTIFICATE_PATH = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
 

@@ -2,8 +2,8 @@
 // pod informer (list/watch on the API server), so the CA decides from cluster state as any
 // other client sees it. A pod counts while it is bound to the node, not terminating
 // (no deletionTimestamp) and not finished (Succeeded/Failed).
-import { Informer } from '../client/informer.js';
-import type { KubeClient } from '../client/kube-client.js';
+import { Informer } from '../kube/informer.js';
+import type { KubeClient } from '../kube/kube-client.js';
 import { K } from '../model/core/kind-handles.js';
 import type { KubeObject, Pod } from '../model/core/types.js';
 

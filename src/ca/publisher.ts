@@ -5,8 +5,8 @@
 // Namespaces and the root ConfigMaps are watched, so a new namespace gets its copy and a
 // deleted or edited copy is put back. publish() re-renders both after a revocation or a
 // root rotation; the CRL is also re-signed at half its validity so it never lapses.
-import { Informer } from '../client/informer.js';
-import { KubeApiError, type KubeClient } from '../client/kube-client.js';
+import { Informer } from '../kube/informer.js';
+import { KubeApiError, type KubeClient } from '../kube/kube-client.js';
 import { K } from '../model/core/kind-handles.js';
 import { WorkQueue } from '../lib/work-queue.js';
 import type { Logger } from '../lib/log.js';

@@ -1,6 +1,6 @@
 // What every CLI command needs: the cluster name (from --cluster or AMBIT_CLUSTER) and a client.
-import type { KubeClient } from '../client/kube-client.js';
-import { adminClient, DEFAULT_CLUSTER } from '../cluster/lifecycle.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import { adminClient, DEFAULT_CLUSTER } from '../local/cluster/lifecycle.js';
 
 export { UsageError } from './help.js';
 

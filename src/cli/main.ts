@@ -1,7 +1,7 @@
 // `ambit` command dispatch through the command table. Commands return exit codes; errors print
 // one clear line (usage errors add the command's usage and exit 2); --help/-h anywhere before
 // `--` prints the named command's help to stdout and exits 0.
-import { KubeApiError, ConnectionError } from '../client/kube-client.js';
+import { KubeApiError, ConnectionError } from '../kube/kube-client.js';
 import { helpOf, overview, resolve, subcommandsOf, version } from './command-table.js';
 import { UsageError } from './help.js';
 import { ConfigError } from '../lib/config.js';

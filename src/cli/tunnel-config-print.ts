@@ -1,7 +1,7 @@
 // Tables for `ambit tunnel-config`, shaped like `istioctl ztunnel-config` (same columns where
 // istioctl has them), from node tunnels' /config_dump documents. Pure.
-import type { GatewayAddress } from '../api/types.js';
-import type { CertDumpEntry, ConfigDump, ConnectionDump } from '../node/admin/config-dump.js';
+import type { GatewayAddress } from '../mesh-api/types.js';
+import type { CertDumpEntry, ConfigDump, ConnectionDump } from '../dataplane/admin/config-dump.js';
 
 export const TUNNEL_CONFIG_KINDS = ['workloads', 'services', 'policies', 'certificates', 'connections'] as const;
 export type TunnelConfigKind = (typeof TUNNEL_CONFIG_KINDS)[number];

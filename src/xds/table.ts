@@ -3,7 +3,7 @@
 // snapshots and across control-plane restarts (a reconnecting client's
 // initial_resource_versions then still match; spec §4.2).
 import { createHash } from 'node:crypto';
-import { authorizationResourceName, serviceResourceName, workloadResourceName, type MeshSnapshot } from '../api/types.js';
+import { authorizationResourceName, serviceResourceName, workloadResourceName, type MeshSnapshot } from '../mesh-api/types.js';
 import { encodeAuthorization, encodeService, encodeWorkload } from './codec.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from './proto.js';
 import { encodeFramedResource } from './wire.js';

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pidAlive } from '../../src/cluster/lifecycle.js';
+import { pidAlive } from '../../src/local/cluster/lifecycle.js';
 import { hasTool } from '../../src/platform/exec.js';
 import { BIN, clusterCli, eventually } from './support/cluster-cli.js';
 

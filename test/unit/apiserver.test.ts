@@ -7,9 +7,9 @@
 // pods stay unbound unless a test binds them itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KubeApiError, type KubeClient, type WatchEvent } from '../../src/client/kube-client.js';
-import { K } from '../../src/controllers/kinds.js';
-import { WorkQueue } from '../../src/controllers/work-queue.js';
+import { KubeApiError, type KubeClient, type WatchEvent } from '../../src/kube/kube-client.js';
+import { K } from '../../src/local/controllers/kinds.js';
+import { WorkQueue } from '../../src/local/controllers/work-queue.js';
 import type { KindInfo } from '../../src/model/core/kinds.js';
 import type { Deployment, KubeObject, NodeObject, Pod, Service } from '../../src/model/core/types.js';
 import { ADMIN_TOKEN, NODE1_TOKEN, NODE2_TOKEN, sleep, TestControlPlane, type StatusBody } from './support/control-plane.js';

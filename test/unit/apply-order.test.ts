@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { applyCommand } from '../../src/cli/commands/apply.js';
 import { deleteCommand } from '../../src/cli/commands/resources.js';
 import type { Ctx } from '../../src/cli/context.js';
-import type { KubeClient } from '../../src/client/kube-client.js';
+import type { KubeClient } from '../../src/kube/kube-client.js';
 import { KINDS } from '../../src/model/core/kinds.js';
 import { TestControlPlane } from './support/control-plane.js';
 

@@ -1,7 +1,7 @@
 // The node tunnel's L4 decision (spec §5.3), table-driven: one row per rule.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyMatch, type Authorization, type Match, type Rule } from '../../src/api/types.js';
+import { emptyMatch, type Authorization, type Match, type Rule } from '../../src/mesh-api/types.js';
 import { evaluate, matchMatches, policyMatches, stringMatches, type Connection } from '../../src/authz/evaluate.js';
 import { inCidr, parseIp } from '../../src/authz/ip.js';
 

@@ -12,7 +12,7 @@ import { addAdminService } from '../../src/ca/admin-service.js';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import { caCommand, caDirOf } from '../../src/cli/commands/ca.js';
 import type { Ctx } from '../../src/cli/context.js';
-import { clusterPaths } from '../../src/cluster/paths.js';
+import { clusterPaths } from '../../src/local/cluster/paths.js';
 import { certFacts, splitPemCerts } from '../../src/identity/x509.js';
 import { verifyPeer } from '../../src/identity/verify.js';
 

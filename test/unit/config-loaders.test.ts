@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { controlPlaneAddress, loadControlPlaneConfig, loadNodeAgentConfig, loadNodeTunnelConfig, type NodeTunnelProcessConfig } from '../../src/cli/commands/daemon-config.js';
 import { loadMeshControlPlaneConfig, type MeshControlPlaneSettings } from '../../src/cli/commands/mesh-control-plane-config.js';
-import { clientConfigFromKubeconfig, KubeconfigError } from '../../src/client/kubeconfig.js';
+import { clientConfigFromKubeconfig, KubeconfigError } from '../../src/kube/kubeconfig.js';
 import { ConfigError, listenAddressValue } from '../../src/lib/config.js';
 
 const TUNNEL_ARGS = ['--cluster', 'local', '--node', 'node1'];

@@ -11,10 +11,10 @@ import * as path from 'node:path';
 import tls from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CertificateAuthority } from '../../src/ca/authority.js';
-import { canonicalIp, type HboneTarget } from '../../src/hbone/headers.js';
-import { HbonePool } from '../../src/hbone/pool.js';
-import { HboneServer, type TunnelInfo } from '../../src/hbone/server.js';
-import { clientTlsOptions } from '../../src/hbone/tls.js';
+import { canonicalIp, type HboneTarget } from '../../src/dataplane/hbone/headers.js';
+import { HbonePool } from '../../src/dataplane/hbone/pool.js';
+import { HboneServer, type TunnelInfo } from '../../src/dataplane/hbone/server.js';
+import { clientTlsOptions } from '../../src/dataplane/hbone/tls.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 import { issueCert } from './support/hbone-certs.js';
 

@@ -13,12 +13,12 @@ import * as path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { CertificateAuthority } from '../../src/ca/authority.js';
-import { HboneError } from '../../src/hbone/client.js';
-import { formatBaggage } from '../../src/hbone/baggage.js';
-import { parseAuthority } from '../../src/hbone/headers.js';
-import { HbonePool } from '../../src/hbone/pool.js';
-import { HboneServer, type SessionInfo } from '../../src/hbone/server.js';
-import { clientTlsOptions } from '../../src/hbone/tls.js';
+import { HboneError } from '../../src/dataplane/hbone/client.js';
+import { formatBaggage } from '../../src/dataplane/hbone/baggage.js';
+import { parseAuthority } from '../../src/dataplane/hbone/headers.js';
+import { HbonePool } from '../../src/dataplane/hbone/pool.js';
+import { HboneServer, type SessionInfo } from '../../src/dataplane/hbone/server.js';
+import { clientTlsOptions } from '../../src/dataplane/hbone/tls.js';
 import type { WorkloadCertificate } from '../../src/identity/ca-client.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/a/sa/client';

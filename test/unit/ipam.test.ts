@@ -1,8 +1,8 @@
 // Pod IP allocation: range, round-robin reuse policy, restore after restart, exhaustion.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FIRST_POD_HOST, LAST_POD_HOST } from '../../src/cluster/addressing.js';
-import { Ipam } from '../../src/cluster/ipam.js';
+import { FIRST_POD_HOST, LAST_POD_HOST } from '../../src/local/cluster/addressing.js';
+import { Ipam } from '../../src/local/cluster/ipam.js';
 
 const CAPACITY = LAST_POD_HOST - FIRST_POD_HOST + 1;
 

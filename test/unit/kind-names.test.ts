@@ -3,7 +3,7 @@
 // and every plural, singular and short name resolves to the kind for `ambit get`.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { apiResourceList } from '../../src/apiserver/discovery.js';
+import { apiResourceList } from '../../src/local/apiserver/discovery.js';
 import { kindByUserName, KINDS, KINDS_PREFERRED } from '../../src/model/core/kinds.js';
 
 interface UpstreamNames {

@@ -12,11 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { NodeAuthority } from '../../src/ca/node-auth.js';
 import { ROOT_CONFIGMAP } from '../../src/ca/publisher.js';
-import type { KubeClient } from '../../src/client/kube-client.js';
+import type { KubeClient } from '../../src/kube/kube-client.js';
 import { CaClient, CaFetchError } from '../../src/identity/ca-client.js';
 import { K } from '../../src/model/core/kind-handles.js';
 import type { ConfigMap, KubeObject, Pod } from '../../src/model/core/types.js';
-import { XdsClient } from '../../src/xds/client.js';
+import { XdsClient } from '../../src/dataplane/xds-client.js';
 import { ADMIN_TOKEN, TestControlPlane } from './support/control-plane.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -168,9 +168,9 @@ describe('import boundary', () => {
       const text = fs.readFileSync(file, 'utf8');
       for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'(\.[^']+)\.js'/g)) walk(path.resolve(path.dirname(file), `${m[1]!}.ts`));
     };
-    walk(path.join(srcRoot, 'control', 'mesh-control-plane.ts'));
+    walk(path.join(srcRoot, 'control-plane', 'mesh-control-plane.ts'));
     walk(path.join(srcRoot, 'cli', 'commands', 'mesh-control-plane.ts'));
-    const standIn = [...seen].map((f) => path.relative(srcRoot, f)).filter((f) => /^(cluster|apiserver|controllers|node-agent)\//.test(f));
+    const standIn = [...seen].map((f) => path.relative(srcRoot, f)).filter((f) => /^local\//.test(f));
     assert.deepEqual(standIn, []);
     assert.ok(seen.size > 10, `walked ${seen.size} modules`);
   });

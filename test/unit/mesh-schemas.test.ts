@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { applyCommand } from '../../src/cli/commands/apply.js';
 import type { Ctx } from '../../src/cli/context.js';
 import { readManifests } from '../../src/cli/manifest.js';
-import type { KubeClient } from '../../src/client/kube-client.js';
+import type { KubeClient } from '../../src/kube/kube-client.js';
 import { kindByApiVersionKind, kindByUserName, KINDS } from '../../src/model/core/kinds.js';
 import { tableFor } from '../../src/model/core/printers.js';
 import { formatErrors, validateObject } from '../../src/model/core/validate.js';
@@ -18,7 +18,7 @@ import { meshWarnings, type AuthorizationPolicy } from '../../src/model/mesh/ind
 import { hasTool } from '../../src/platform/exec.js';
 import { ADMIN_TOKEN, TestControlPlane } from './support/control-plane.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/istio/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/istio', import.meta.url));
 
 function errorsOf(obj: unknown): string {
   const r = validateObject(obj);

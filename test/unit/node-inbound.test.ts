@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { it } from 'node:test';
-import { emptyMatch, type Authorization, type MeshSnapshot, type Workload } from '../../src/api/types.js';
-import { authorizeInbound, formatDryRun, handlePlaintextInbound, type DryRunEvent } from '../../src/node/inbound.js';
+import { emptyMatch, type Authorization, type MeshSnapshot, type Workload } from '../../src/mesh-api/types.js';
+import { authorizeInbound, formatDryRun, handlePlaintextInbound, type DryRunEvent } from '../../src/node-tunnel/inbound.js';
 import type { SocketFactory } from '../../src/platform/sockets.js';
-import type { PodContext } from '../../src/node/pod.js';
-import { MeshState } from '../../src/node/state.js';
+import type { PodContext } from '../../src/node-tunnel/pod.js';
+import { MeshState } from '../../src/dataplane/mesh-state.js';
 
 const server = { uid: 'c//Pod/b/s', name: 's', namespace: 'b', addresses: ['10.0.1.2'], tunnelProtocol: 'HBONE', trustDomain: '', serviceAccount: 'server', services: {}, authorizationPolicies: [], status: 'HEALTHY' } as unknown as Workload;
 const deny = (m: Partial<ReturnType<typeof emptyMatch>>): Authorization => ({ name: 'd', namespace: 'b', scope: 'NAMESPACE', action: 'DENY', dryRun: false, rules: [{ clauses: [{ matches: [{ ...emptyMatch(), ...m }] }] }] });

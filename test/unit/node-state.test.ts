@@ -3,8 +3,8 @@
 // waypoints, the outbound route decision.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Authorization, GatewayAddress, LoadBalancing, LoadBalancingScope, MeshSnapshot, Service, Workload } from '../../src/api/types.js';
-import { ILLEGAL_PORTS, MeshState, isIllegalInboundPort, localityRank, peerIdentityOf, routeOutbound, spiffeIdOf, type OutboundRoute } from '../../src/node/state.js';
+import type { Authorization, GatewayAddress, LoadBalancing, LoadBalancingScope, MeshSnapshot, Service, Workload } from '../../src/mesh-api/types.js';
+import { ILLEGAL_PORTS, MeshState, isIllegalInboundPort, localityRank, peerIdentityOf, routeOutbound, spiffeIdOf, type OutboundRoute } from '../../src/dataplane/mesh-state.js';
 import { workload } from './support/xds-fixtures.js';
 
 const wl = (name: string, ip: string, o: Partial<Workload> = {}): Workload =>

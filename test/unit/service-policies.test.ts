@@ -2,9 +2,9 @@
 // and the endpoints controller do for traffic outside the mesh), from Kubernetes' rules.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeSubsets } from '../../src/controllers/endpoints-controller.js';
+import { computeSubsets } from '../../src/local/controllers/endpoints-controller.js';
 import type { Endpoints, Service } from '../../src/model/core/types.js';
-import { serviceRules } from '../../src/node-agent/service-view.js';
+import { serviceRules } from '../../src/local/node-agent/service-view.js';
 import { pod, service } from './support/translate-fixtures.js';
 
 const eps = (ns: string, name: string, addrs: [string, string][]): Endpoints => ({

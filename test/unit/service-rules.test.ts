@@ -1,7 +1,7 @@
 // The kube-proxy renderer: nft script text for DNAT, zero-endpoint rejects and hairpin SNAT.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ServiceRule, renderServiceRules } from '../../src/cluster/net/service-proxy.js';
+import { type ServiceRule, renderServiceRules } from '../../src/local/cluster/net/service-proxy.js';
 
 /** Lines of the named chain's body (between `chain <name> {` and its `}`), trimmed. */
 function chainBody(script: string, name: string): string[] {

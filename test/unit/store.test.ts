@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ApiError } from '../../src/apiserver/errors.js';
-import { Store, type StoreEvent } from '../../src/apiserver/store.js';
-import { CorruptStoreError, Wal } from '../../src/apiserver/wal.js';
+import { ApiError } from '../../src/local/apiserver/errors.js';
+import { Store, type StoreEvent } from '../../src/local/apiserver/store.js';
+import { CorruptStoreError, Wal } from '../../src/local/apiserver/wal.js';
 import type { KubeObject } from '../../src/model/core/types.js';
 
 const PODS = 'core/pods';
@@ -344,8 +344,8 @@ describe('Store: watch', () => {
 // The child writes pods p0, p1, ... (each with a payload derived from its name) through a
 // WAL-backed Store and prints each acknowledged rv, until the parent SIGKILLs it.
 const CHILD = `
-import { Store } from ${JSON.stringify(new URL('../../src/apiserver/store.js', import.meta.url).href)};
-import { Wal } from ${JSON.stringify(new URL('../../src/apiserver/wal.js', import.meta.url).href)};
+import { Store } from ${JSON.stringify(new URL('../../src/local/apiserver/store.js', import.meta.url).href)};
+import { Wal } from ${JSON.stringify(new URL('../../src/local/apiserver/wal.js', import.meta.url).href)};
 const [dir, compactEvery] = process.argv.slice(-2);
 const s = new Store(new Wal(dir, Number(compactEvery)));
 for (let i = 0; ; i++) {

@@ -4,8 +4,8 @@
 // pilot/pkg/serviceregistry/ambient toAppProtocolFromProtocol, then both through translation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AppProtocol } from '../../src/api/types.js';
-import { appProtocolFor, kubePortProtocol, parseProtocol, type IstioProtocol } from '../../src/control/translate/app-protocol.js';
+import type { AppProtocol } from '../../src/mesh-api/types.js';
+import { appProtocolFor, kubePortProtocol, parseProtocol, type IstioProtocol } from '../../src/control-plane/translate/app-protocol.js';
 import { namespace, run, service } from './support/translate-fixtures.js';
 
 describe('Istio protocol.Parse', () => {

@@ -1,11 +1,11 @@
 // AuthorizationPolicy → Authorization (spec §5.1, §5.2), table-driven, plus end-to-end decisions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyMatch, type Authorization, type Match } from '../../src/api/types.js';
+import { emptyMatch, type Authorization, type Match } from '../../src/mesh-api/types.js';
 import { policyMatches } from '../../src/authz/evaluate.js';
-import { convertAuthorizationPolicy } from '../../src/control/translate/authorization.js';
-import type { AuthorizationPolicyInput, AuthorizationPolicySpec, Diagnostic } from '../../src/control/translate/inputs.js';
-import { addressMatch, portValue, serviceAccountMatch, stringToMatch } from '../../src/control/translate/match-values.js';
+import { convertAuthorizationPolicy } from '../../src/control-plane/translate/authorization.js';
+import type { AuthorizationPolicyInput, AuthorizationPolicySpec, Diagnostic } from '../../src/control-plane/translate/inputs.js';
+import { addressMatch, portValue, serviceAccountMatch, stringToMatch } from '../../src/control-plane/translate/match-values.js';
 import { decide, namespace, pod, run, workloadNamed } from './support/translate-fixtures.js';
 
 const ap = (spec: AuthorizationPolicySpec, o: { ns?: string; name?: string; annotations?: Record<string, string> } = {}): AuthorizationPolicyInput => ({

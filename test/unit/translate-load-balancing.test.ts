@@ -3,8 +3,8 @@
 // ServiceEntry resolution NONE → PASSTHROUGH. The API server accepts trafficDistribution.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LoadBalancing } from '../../src/api/types.js';
-import { TRAFFIC_DISTRIBUTION_ANNOTATION } from '../../src/control/translate/load-balancing.js';
+import type { LoadBalancing } from '../../src/mesh-api/types.js';
+import { TRAFFIC_DISTRIBUTION_ANNOTATION } from '../../src/control-plane/translate/load-balancing.js';
 import type { Namespace, Service as KubeService } from '../../src/model/core/types.js';
 import { validateObject } from '../../src/model/core/validate.js';
 import { namespace, run, service } from './support/translate-fixtures.js';

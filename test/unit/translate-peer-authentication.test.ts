@@ -3,11 +3,11 @@
 // lifted from istiod's tests, and the exact objects istiod emits.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyMatch, type Authorization, type Match } from '../../src/api/types.js';
+import { emptyMatch, type Authorization, type Match } from '../../src/mesh-api/types.js';
 import { evaluate } from '../../src/authz/evaluate.js';
-import type { MtlsMode, PeerAuthenticationInput } from '../../src/control/translate/inputs.js';
-import { staticStrictPolicy } from '../../src/control/translate/peer-authentication.js';
-import { translate } from '../../src/control/translate/snapshot.js';
+import type { MtlsMode, PeerAuthenticationInput } from '../../src/control-plane/translate/inputs.js';
+import { staticStrictPolicy } from '../../src/control-plane/translate/peer-authentication.js';
+import { translate } from '../../src/control-plane/translate/snapshot.js';
 import { decide, namespace, pod, run, workloadNamed } from './support/translate-fixtures.js';
 
 const ROOT = 'istio-system';

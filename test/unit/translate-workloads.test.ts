@@ -1,9 +1,9 @@
 // Pods / WorkloadEntries / ServiceEntries → Workload, Services → Service (spec §4.4, §4.5, §7.2).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Workload } from '../../src/api/types.js';
-import { isEnrolled } from '../../src/control/translate/enrollment.js';
-import { translate } from '../../src/control/translate/snapshot.js';
+import type { Workload } from '../../src/mesh-api/types.js';
+import { isEnrolled } from '../../src/control-plane/translate/enrollment.js';
+import { translate } from '../../src/control-plane/translate/snapshot.js';
 import { CAPTURED, namespace, node, pod, run, service, workloadNamed, type PodOpts } from './support/translate-fixtures.js';
 
 describe('translate workloads: enrollment', () => {

@@ -6,8 +6,8 @@ import net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { frame, LineReader, parseRequest, ZDS_VERSION, type AddWorkload, type WorkloadRequest } from '../../src/api/zds.js';
-import { TunnelLink } from '../../src/node-agent/tunnel-link.js';
+import { frame, LineReader, parseRequest, ZDS_VERSION, type AddWorkload, type WorkloadRequest } from '../../src/mesh-api/zds.js';
+import { TunnelLink } from '../../src/local/node-agent/tunnel-link.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-tunnel-link-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

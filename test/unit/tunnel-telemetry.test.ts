@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getLogLevel, logger, parseLogLevel, setLogLevel } from '../../src/lib/log.js';
 import { MetricsRegistry } from '../../src/lib/metrics.js';
-import type { ConnectionClosed, ConnectionRecord } from '../../src/node/connections.js';
-import { readiness, readinessResponse } from '../../src/node/readiness.js';
-import { accessLogEntry, formatAccessLog, hostOf } from '../../src/node/telemetry/access-log.js';
-import { metricBytes, TRAFFIC_LABEL_NAMES, trafficLabels } from '../../src/node/telemetry/labels.js';
-import { TunnelMetrics, xdsTerminationReason } from '../../src/node/telemetry/tunnel-metrics.js';
+import type { ConnectionClosed, ConnectionRecord } from '../../src/dataplane/connections.js';
+import { readiness, readinessResponse } from '../../src/dataplane/readiness.js';
+import { accessLogEntry, formatAccessLog, hostOf } from '../../src/dataplane/telemetry/access-log.js';
+import { metricBytes, TRAFFIC_LABEL_NAMES, trafficLabels } from '../../src/dataplane/telemetry/labels.js';
+import { TunnelMetrics, xdsTerminationReason } from '../../src/dataplane/telemetry/tunnel-metrics.js';
 
 const CLIENT = 'spiffe://cluster.local/ns/demo/sa/client';
 const ECHO = 'spiffe://cluster.local/ns/demo/sa/echo';

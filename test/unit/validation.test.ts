@@ -2,8 +2,8 @@
 // the three PATCH flavours, and the age column of printed tables.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/apiserver/errors.js';
-import { applyPatch, jsonPatch, mergePatch } from '../../src/apiserver/patch.js';
+import { ApiError } from '../../src/local/apiserver/errors.js';
+import { applyPatch, jsonPatch, mergePatch } from '../../src/local/apiserver/patch.js';
 import { fieldValue, fromLabelSelector, matches, parseFieldSelector, parseSelector, SelectorError, type Requirement } from '../../src/model/core/labels.js';
 import { age, podStatusText, tableFor } from '../../src/model/core/printers.js';
 import type { KubeObject, Pod } from '../../src/model/core/types.js';

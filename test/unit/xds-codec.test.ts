@@ -3,7 +3,7 @@
 // the hand-assembled delta ADS envelope decodes as Envoy's DeltaDiscoveryResponse.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyMatch, type Authorization, type Service, type Workload } from '../../src/api/types.js';
+import { emptyMatch, type Authorization, type Service, type Workload } from '../../src/mesh-api/types.js';
 import { CodecError, decodeAddress, decodeAuthorization, encodeAuthorization, encodeService, encodeWorkload } from '../../src/xds/codec.js';
 import { bytesToIp, ipToBytes } from '../../src/xds/ip.js';
 import { ADDRESS_TYPE_URL, xdsTypes } from '../../src/xds/proto.js';

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NodeAuthority } from '../../src/ca/node-auth.js';
-import type { KubeClient } from '../../src/client/kube-client.js';
-import { K } from '../../src/controllers/kinds.js';
+import type { KubeClient } from '../../src/kube/kube-client.js';
+import { K } from '../../src/local/controllers/kinds.js';
 import { KINDS } from '../../src/model/core/kinds.js';
 import type { KubeObject, Pod } from '../../src/model/core/types.js';
-import { XdsClient, type ChangeEvent } from '../../src/xds/client.js';
+import { XdsClient, type ChangeEvent } from '../../src/dataplane/xds-client.js';
 import { AUTHORIZATION_TYPE_URL } from '../../src/xds/proto.js';
-import { syncRedirection } from '../../src/node-agent/redirection.js';
+import { syncRedirection } from '../../src/local/node-agent/redirection.js';
 import { NODE1_TOKEN, TestControlPlane } from './support/control-plane.js';
 
 let cp: TestControlPlane;

@@ -2,8 +2,8 @@
 // the STRICT workloads are refused, spec §5.4), and AMB014: DISABLE, which never turns mTLS off
 // in ambient (istiod treats a DISABLE mode as PERMISSIVE, and a lone port-level DISABLE under an
 // inherited STRICT mode leaves the port STRICT).
-import { indexPeerAuthentications, peerAuthenticationKeys, STATIC_STRICT_NAME } from '../../control/translate/peer-authentication.js';
-import type { PeerAuthenticationInput } from '../../control/translate/inputs.js';
+import { indexPeerAuthentications, peerAuthenticationKeys, STATIC_STRICT_NAME } from '../../control-plane/translate/peer-authentication.js';
+import type { PeerAuthenticationInput } from '../../control-plane/translate/inputs.js';
 import { type Check, type Cluster, DATAPLANE_MODE, finding, GATEWAY_API, nsOf, rec, ROOT_NAMESPACE, SECURITY_ISTIO, selected, str, type Workload } from '../model.js';
 import type { Finding, KubeObject } from '../types.js';
 

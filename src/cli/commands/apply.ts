@@ -1,7 +1,7 @@
 // `ambit apply -f FILE|DIR|-` and `ambit delete -f ...`: create-or-update each object,
 // namespaces first (and deleted last) so a single file can hold a whole app.
 import { parseArgs } from 'node:util';
-import { KubeApiError } from '../../client/kube-client.js';
+import { KubeApiError } from '../../kube/kube-client.js';
 import { kindByApiVersionKind, type KindInfo } from '../../model/core/kinds.js';
 import type { KubeObject } from '../../model/core/types.js';
 import { meshWarnings } from '../../model/mesh/warnings.js';

@@ -1,7 +1,7 @@
 // `ambit cluster up|down|status|restart control-plane`.
 import { parseArgs } from 'node:util';
-import { clusterDown, clusterStatus, clusterUp, restartControlPlane } from '../../cluster/lifecycle.js';
-import { clusterPaths } from '../../cluster/paths.js';
+import { clusterDown, clusterStatus, clusterUp, restartControlPlane } from '../../local/cluster/lifecycle.js';
+import { clusterPaths } from '../../local/cluster/paths.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { DOWN_FLAGS, NAME_FLAGS, UP_FLAGS } from '../specs.js';

@@ -2,12 +2,12 @@
 // `ambit node-tunnel`): pure functions (argv, env) → typed config | ConfigError, called once at
 // start. Values taken from the cluster's state files (ports in cluster.json, credentials) are
 // read afterwards by the commands; these loaders only validate what the caller passed.
-import { nodeIndex, validateClusterName } from '../../cluster/addressing.js';
-import { stateRoot } from '../../cluster/paths.js';
+import { nodeIndex, validateClusterName } from '../../local/cluster/addressing.js';
+import { stateRoot } from '../../local/cluster/paths.js';
 import { badValue, collect, ConfigError, durationValue, envValue, logLevelValue, parseFlags, portValue, type Env } from '../../lib/config.js';
 import { clusterIdFromEnv } from '../../identity/cluster-id.js';
 import type { LogLevel } from '../../lib/log.js';
-import { parseThreads } from '../../node/workers.js';
+import { parseThreads } from '../../node-tunnel/workers.js';
 
 interface DaemonBase {
   cluster: string;

@@ -3,8 +3,8 @@
 // CLUSTER_ID, POD_NAMESPACE, ROOT_CA_DIR, --secureGRPCAddr, --monitoringAddr); a flag wins over
 // its variable. Without a kubeconfig it uses the in-cluster environment, as istiod does.
 import * as path from 'node:path';
-import { SERVICE_ACCOUNT_DIR, type ApiSource } from '../../client/kubeconfig.js';
-import type { MeshControlPlaneConfig } from '../../control/mesh-control-plane.js';
+import { SERVICE_ACCOUNT_DIR, type ApiSource } from '../../kube/kubeconfig.js';
+import type { MeshControlPlaneConfig } from '../../control-plane/mesh-control-plane.js';
 import { DEFAULT_TRUST_DOMAIN, validateTrustDomain } from '../../identity/spiffe.js';
 import { badValue, collect, ConfigError, durationValue, envValue, listenAddressValue, logLevelValue, parseFlags, type Env } from '../../lib/config.js';
 import type { LogLevel } from '../../lib/log.js';

@@ -2,8 +2,8 @@
 // publisher + /metrics) as its own process, against any Kubernetes-conventional API server.
 // Only imports what the mesh control plane itself needs: nothing of the local cluster stand-in.
 import * as fs from 'node:fs';
-import { resolveApiSource } from '../../client/kubeconfig.js';
-import { startMeshControlPlane, type MeshControlPlaneConfig } from '../../control/mesh-control-plane.js';
+import { resolveApiSource } from '../../kube/kubeconfig.js';
+import { startMeshControlPlane, type MeshControlPlaneConfig } from '../../control-plane/mesh-control-plane.js';
 import { logger, setLogLevel } from '../../lib/log.js';
 import { shutdown, untilSignal } from './daemon-lifecycle.js';
 import { loadMeshControlPlaneConfig, type MeshControlPlaneSettings } from './mesh-control-plane-config.js';

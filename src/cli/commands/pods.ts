@@ -2,9 +2,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { podNetns } from '../../cluster/addressing.js';
-import { clusterPaths, podLogPath } from '../../cluster/paths.js';
-import { K } from '../../controllers/kinds.js';
+import { podNetns } from '../../local/cluster/addressing.js';
+import { clusterPaths, podLogPath } from '../../local/cluster/paths.js';
+import { K } from '../../local/controllers/kinds.js';
 import type { Pod } from '../../model/core/types.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';

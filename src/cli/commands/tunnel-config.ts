@@ -3,10 +3,10 @@
 // its admin port (127.0.0.1, cluster.json `tunnelPorts`), like `istioctl ztunnel-config`.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import { ClusterError, DEFAULT_CLUSTER, pidAlive, readClusterInfo, type ClusterInfo } from '../../cluster/lifecycle.js';
-import { clusterPaths } from '../../cluster/paths.js';
+import { ClusterError, DEFAULT_CLUSTER, pidAlive, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { clusterPaths } from '../../local/cluster/paths.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../lib/log.js';
-import type { ConfigDump } from '../../node/admin/config-dump.js';
+import type { ConfigDump } from '../../dataplane/admin/config-dump.js';
 import { jsonFor, renderTunnelConfig, type TunnelConfigKind } from '../tunnel-config-print.js';
 import { UsageError, type Ctx } from '../context.js';
 import { KIND_FLAGS, LOG_FLAGS } from '../specs.js';

@@ -1,7 +1,7 @@
 // `ambit tunnel restart [--node N]`: rolling handoff of node tunnels, one node at a time.
 import { parseArgs } from 'node:util';
-import { readClusterInfo } from '../../cluster/lifecycle.js';
-import { restartTunnel } from '../../cluster/tunnel-restart.js';
+import { readClusterInfo } from '../../local/cluster/lifecycle.js';
+import { restartTunnel } from '../../local/cluster/tunnel-restart.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../context.js';
 import { RESTART_FLAGS } from '../specs.js';

@@ -5,11 +5,11 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TokenEntry } from '../../../src/apiserver/auth.js';
-import { KubeClient } from '../../../src/client/kube-client.js';
+import type { TokenEntry } from '../../../src/local/apiserver/auth.js';
+import { KubeClient } from '../../../src/kube/kube-client.js';
 import { nodeTokenKeyPath } from '../../../src/ca/node-auth.js';
-import { createApiCerts } from '../../../src/cluster/api-certs.js';
-import { startControlPlane, type ControlPlane, type ControlPlaneConfig } from '../../../src/control/app.js';
+import { createApiCerts } from '../../../src/local/cluster/api-certs.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneConfig } from '../../../src/local/control-plane.js';
 
 export const ADMIN_TOKEN = 'admin-t';
 export const NODE1_TOKEN = 'node1-t';

@@ -1,10 +1,10 @@
 // Builders for translation tests: cluster objects, multi-document YAML → TranslateInput, and an
 // end-to-end "translate, then decide this connection" helper.
 import { parseAllDocuments } from 'yaml';
-import type { Workload } from '../../../src/api/types.js';
+import type { Workload } from '../../../src/mesh-api/types.js';
 import { evaluate, type Connection, type Decision } from '../../../src/authz/evaluate.js';
-import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control/translate/inputs.js';
-import { translate, type TranslateInput, type TranslateResult } from '../../../src/control/translate/snapshot.js';
+import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control-plane/translate/inputs.js';
+import { translate, type TranslateInput, type TranslateResult } from '../../../src/control-plane/translate/snapshot.js';
 import type { Namespace, NodeObject, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
 
 export interface PodOpts {

@@ -1,5 +1,5 @@
 // Resource builders for the xDS tests and the scale benchmark.
-import { emptyMatch, type Authorization, type MeshSnapshot, type Service, type Workload } from '../../../src/api/types.js';
+import { emptyMatch, type Authorization, type MeshSnapshot, type Service, type Workload } from '../../../src/mesh-api/types.js';
 
 export function workload(ns: string, name: string, ip: string, svc?: string, extra: Partial<Workload> = {}): Workload {
   return {

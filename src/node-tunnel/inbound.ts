@@ -1,0 +1,189 @@
+// Inbound, in the pod netns: HBONE on 15008 (spec §2.6) and plaintext on 15006 (§2.7), both
+// authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
+import type net from 'node:net';
+import type { Workload } from '../mesh-api/types.js';
+import { evaluate, type Decision, type DryRunOutcome } from '../authz/evaluate.js';
+import { formatBaggage } from '../dataplane/hbone/baggage.js';
+import { formatAuthority } from '../dataplane/hbone/headers.js';
+import { HboneServer, type PeerTelemetry } from '../dataplane/hbone/server.js';
+import type { WorkloadCertificate } from '../identity/ca-client.js';
+import { INPOD_MARK } from '../platform/capture-rules.js';
+import { baggageOf, forwardedHost, nextConnectionId, peerMeta, type ConnectionRecord } from '../dataplane/connections.js';
+import { pipeBoth, reportOnClose, stripV4Mapped, type InboundConnection, type PodContext } from './pod.js';
+import { isIllegalInboundPort, peerIdentityOf } from '../dataplane/mesh-state.js';
+
+export interface InboundDecision extends Pick<Decision, 'allowed'> {
+  reason: string;
+  /** Present when dry-run policies applied: what they would have done (never enforced). */
+  dryRun?: DryRunOutcome[];
+}
+
+/** A dry-run policy's would-be decision on one admitted-or-refused connection (spec §5.3 step 2). */
+export interface DryRunEvent extends DryRunOutcome {
+  pod: string;
+  src: string;
+  dstPort: number;
+  peerIdentity?: string;
+  /** What was actually enforced. */
+  enforced: { allowed: boolean; reason: string };
+}
+
+/** The tunnel log line: ztunnel's message, the policy, its would-be decision, and what was enforced. */
+export const formatDryRun = (e: DryRunEvent): string =>
+  `${e.message} policy=${e.policy} would=${e.decision} ${e.peerIdentity ?? 'plaintext'} ${e.src} -> ${e.pod}:${e.dstPort} (enforced: ${e.enforced.allowed ? 'allow' : 'deny'}, ${e.enforced.reason})`;
+
+/** Reports dry-run outcomes once per connection attempt (not on re-checks after a policy change). */
+function reportDryRun(ctx: PodContext, d: InboundDecision, c: { srcIp: string; dstPort: number; peerIdentity?: string | undefined }): void {
+  for (const o of d.dryRun ?? []) {
+    ctx.onDryRun?.({ ...o, pod: ctx.pod.ip, src: stripV4Mapped(c.srcIp), dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}), enforced: { allowed: d.allowed, reason: d.reason } });
+  }
+}
+
+/** §2.6 step 3 (IP authority = this pod) and §5.3 on {src ip, identity, pod ip, target port}. */
+export function authorizeInbound(ctx: PodContext, c: { srcIp: string; dstIp: string; dstPort: number; peerIdentity?: string }): InboundDecision {
+  if (c.dstIp !== ctx.pod.ip) return { allowed: false, reason: `destination ${c.dstIp} is not this pod (${ctx.pod.ip})` };
+  // SelfCall (spec §1): the tunnel's own ports are never an app's; this stops loops and nested HBONE.
+  if (isIllegalInboundPort(c.dstPort)) return { allowed: false, reason: `port ${c.dstPort} is a node tunnel port (SelfCall)` };
+  const state = ctx.state();
+  const dest = state.workloadByIp(ctx.pod.ip);
+  if (!dest) return { allowed: false, reason: `unknown local workload ${ctx.pod.ip}` };
+  let identity;
+  if (c.peerIdentity !== undefined) {
+    identity = peerIdentityOf(c.peerIdentity);
+    if (!identity) return { allowed: false, reason: `peer identity '${c.peerIdentity}' is not a workload identity` };
+  }
+  const d = evaluate(state.snapshot.authorizations, dest, { srcIp: stripV4Mapped(c.srcIp), dstIp: c.dstIp, dstPort: c.dstPort, ...(identity ? { identity } : {}) });
+  return { allowed: d.allowed, reason: d.policy ? `${d.reason} (${d.policy})` : d.reason, ...(d.dryRun.length > 0 ? { dryRun: d.dryRun } : {}) };
+}
+
+/** Dials the app in the pod netns from the original client's IP. */
+export function connectApp(ctx: PodContext, port: number, srcIp: string): net.Socket {
+  const s = ctx.sockets.connectFromNetns(ctx.pod.netnsPath, { host: ctx.pod.ip, port, localAddress: stripV4Mapped(srcIp), transparent: true, mark: INPOD_MARK });
+  ctx.track(s);
+  return s;
+}
+
+/**
+ * A pod can be enrolled (and receive traffic) a moment before the control plane has pushed its
+ * workload; like ztunnel, wait a little for it rather than deny at once (fails closed after).
+ */
+export const LOCAL_WORKLOAD_WAIT_MS = 5000;
+
+/**
+ * The source workload of an inbound connection: looked up by IP, unless the request says it
+ * came from another network through a gateway (`x-forwarded-network`), where the IP means
+ * nothing here (ztunnel inbound.rs); then only its baggage describes it.
+ */
+export function sourceWorkload(state: ReturnType<PodContext['state']>, srcIp: string, local: Workload | undefined, peer?: PeerTelemetry): Workload | undefined {
+  const from = peer?.forwardedNetwork;
+  if (from !== undefined && from.toLowerCase() !== (local?.network ?? '').toLowerCase()) return undefined;
+  return state.workloadByIp(srcIp);
+}
+
+/**
+ * The inbound connection record: the peer as seen (IP, mTLS identity; its baggage when our
+ * config does not know it) and this pod as the destination.
+ */
+export function inboundRecord(ctx: PodContext, srcIp: string, port: number, peerIdentity: string | undefined, hboneAddr?: string, service?: string, peer?: PeerTelemetry): ConnectionRecord {
+  const state = ctx.state();
+  const local = state.workloadByIp(ctx.pod.ip);
+  let svc: ConnectionRecord['dst'] = {} as ConnectionRecord['dst'];
+  if (service && local) {
+    const key = Object.keys(local.services).find((k) => k.endsWith(`/${service}`));
+    if (key) {
+      const s = state.serviceByHost(key.slice(0, key.indexOf('/')), service);
+      if (s) svc = { addr: '', service: s.hostname, serviceName: s.name, serviceNamespace: s.namespace };
+    }
+  }
+  return {
+    id: nextConnectionId(),
+    direction: 'inbound',
+    pod: ctx.pod.ip,
+    src: peerMeta(srcIp, sourceWorkload(state, srcIp, local, peer), peerIdentity, peer?.baggage),
+    dst: { ...svc, ...peerMeta(`${ctx.pod.ip}:${port}`, local, ctx.identity), ...(hboneAddr ? { hboneAddr } : {}) },
+    security: peerIdentity ? 'mutual_tls' : 'unknown',
+    startedAt: Date.now(),
+  };
+}
+
+export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertificate): HboneServer {
+  return new HboneServer({
+    certificate,
+    authorize: async (req) => {
+      await ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS);
+      const d = authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+      reportDryRun(ctx, d, { srcIp: req.srcAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+      return { allowed: d.allowed, reason: d.reason };
+    },
+    // The 200 says who answered (ztunnel build_response, ENABLE_RESPONSE_BAGGAGE's default).
+    responseBaggage: () => {
+      const b = baggageOf(ctx.state().workloadByIp(ctx.pod.ip));
+      return b ? formatBaggage(b) : undefined;
+    },
+    connectUpstream: (dst, up) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const s = connectApp(ctx, dst.port, up.srcAddr);
+        const srcIp = stripV4Mapped(up.srcAddr);
+        const rec = inboundRecord(ctx, srcIp, dst.port, up.peerIdentity, formatAuthority(dst.ip, dst.port), forwardedHost(up.headers['forwarded']), up.peer);
+        const conn: InboundConnection = { srcIp, dstPort: dst.port, peerIdentity: up.peerIdentity, app: s };
+        ctx.trackInbound(conn);
+        s.once('connect', () => {
+          ctx.connections.opened(rec);
+          // From the app socket: what the tunnel wrote to it was sent by the source.
+          reportOnClose(ctx.connections, rec, s, () => ({ sent: s.bytesWritten, recv: s.bytesRead }), () => conn.ended);
+        });
+        const abort = (): void => {
+          s.destroy();
+          reject(new Error('aborted'));
+        };
+        up.signal.addEventListener('abort', abort, { once: true });
+        s.once('connect', () => (up.signal.removeEventListener('abort', abort), resolve(s)));
+        s.once('error', (e) => (up.signal.removeEventListener('abort', abort), reject(e)));
+      }),
+  });
+}
+
+export interface PlaintextEvent {
+  pod: string;
+  src: string;
+  dst: string;
+  allowed: boolean;
+  reason: string;
+}
+
+/** 15006: original destination, authz without identity, then the app. */
+export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEvent?: (e: PlaintextEvent) => void): void {
+  ctx.track(client);
+  client.on('error', () => client.destroy());
+  let dst: { address: string; port: number };
+  try {
+    dst = ctx.sockets.originalDst(client);
+  } catch {
+    client.destroy();
+    return;
+  }
+  const src = stripV4Mapped(client.remoteAddress ?? '');
+  client.pause();
+  void ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS).then(() => {
+    if (client.destroyed) return;
+    const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
+    reportDryRun(ctx, d, { srcIp: src, dstPort: dst.port });
+    onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, allowed: d.allowed, reason: d.reason });
+    const rec = inboundRecord(ctx, src, dst.port, undefined);
+    rec.src.addr = `${src}:${client.remotePort ?? 0}`;
+    if (!d.allowed) {
+      ctx.connections.closed({ ...rec, bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'DENY', error: d.reason });
+      client.destroy();
+      return;
+    }
+    const app = connectApp(ctx, dst.port, src);
+    const conn: InboundConnection = { srcIp: src, dstPort: dst.port, app };
+    ctx.trackInbound(conn);
+    let failed: string | undefined;
+    app.once('error', (e) => (failed = e.message));
+    app.once('connect', () => ctx.connections.opened(rec));
+    reportOnClose(ctx.connections, rec, client, () => ({ sent: client.bytesRead, recv: client.bytesWritten }), () => conn.ended ?? (failed ? { flag: 'CONNECT', error: failed } : undefined));
+    pipeBoth(client, app);
+    client.resume();
+  });
+}

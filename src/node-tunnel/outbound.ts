@@ -1,0 +1,120 @@
+// Outbound (15001, in the pod netns): original destination → route (spec §2.8) → HBONE through
+// the pod's pool (next-hop socket made in the pod netns with SO_MARK 0x539) or plain TCP.
+import type net from 'node:net';
+import { HboneError } from '../dataplane/hbone/client.js';
+import type { HbonePool } from '../dataplane/hbone/pool.js';
+import { IdentityMismatchError } from '../dataplane/hbone/tls.js';
+import { splice } from '../dataplane/hbone/splice.js';
+import type { WorkloadCertificate } from '../identity/ca-client.js';
+import { INPOD_MARK } from '../platform/capture-rules.js';
+import { baggageOf, nextConnectionId, peerMeta, serviceMeta, type ConnectionRecord, type ResponseFlag } from '../dataplane/connections.js';
+import { pipeBoth, reportOnClose, type PodContext } from './pod.js';
+import { routeOutbound, type OutboundRoute } from '../dataplane/mesh-state.js';
+
+export interface OutboundEvent {
+  pod: string;
+  dst: string;
+  route: OutboundRoute['kind'];
+  error?: string;
+}
+
+export interface OutboundContext extends PodContext {
+  pool: HbonePool;
+  /** The source pod's own certificate. */
+  certificate(): Promise<WorkloadCertificate>;
+  onEvent?(e: OutboundEvent): void;
+}
+
+/** ztunnel's response flag for a failed outbound attempt (spec §8.1). */
+export function flagFor(e: unknown): ResponseFlag {
+  if (e instanceof HboneError) {
+    if (e.status === 401) return 'DENY';
+    if (e.code === 'CERT_REVOKED') return 'CERT_REVOKED';
+    return e.code === 'TLS' ? 'TLS_FAILURE' : 'CONNECT';
+  }
+  if (e instanceof IdentityMismatchError) return 'TLS_FAILURE';
+  return 'CONNECT';
+}
+
+export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
+  ctx.track(client);
+  client.on('error', () => client.destroy());
+  let dst: { address: string; port: number };
+  try {
+    dst = ctx.sockets.originalDst(client);
+  } catch (e) {
+    ctx.onEvent?.({ pod: ctx.pod.ip, dst: '?', route: 'fail', error: (e as Error).message });
+    client.destroy();
+    return;
+  }
+  const state = ctx.state();
+  const srcWorkload = state.workloadByIp(ctx.pod.ip);
+  const route = routeOutbound(state, dst.address, dst.port, srcWorkload);
+  const event = (error?: string): void => ctx.onEvent?.({ pod: ctx.pod.ip, dst: `${dst.address}:${dst.port}`, route: route.kind, ...(error ? { error } : {}) });
+  const rec: ConnectionRecord = {
+    id: nextConnectionId(),
+    direction: 'outbound',
+    pod: ctx.pod.ip,
+    src: peerMeta(`${ctx.pod.ip}:${client.remotePort ?? 0}`, srcWorkload, ctx.identity),
+    dst: { addr: `${dst.address}:${dst.port}` },
+    security: 'unknown',
+    startedAt: Date.now(),
+  };
+  // From the app's socket: what it wrote was sent, what it was given was received.
+  const counts = (): { sent: number; recv: number } => ({ sent: client.bytesRead, recv: client.bytesWritten });
+  if (route.kind === 'fail') {
+    event(route.reason);
+    ctx.connections.closed({ ...rec, bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'CONNECT', error: route.reason });
+    client.destroy();
+    return;
+  }
+  if (route.kind === 'tcp') {
+    // In-pod the socket already lives in the pod netns: the source is the pod's own IP.
+    const up = ctx.sockets.connectFromNetns(ctx.pod.netnsPath, { host: route.host, port: route.port, mark: INPOD_MARK });
+    ctx.track(up);
+    const r: ConnectionRecord = { ...rec, dst: peerMeta(`${route.host}:${route.port}`, route.workload) };
+    let failed: string | undefined;
+    up.once('connect', () => ctx.connections.opened(r));
+    up.once('error', (e) => (failed = e.message));
+    reportOnClose(ctx.connections, r, client, counts, () => (failed ? { flag: 'CONNECT', error: failed } : undefined));
+    pipeBoth(client, up);
+    event();
+    return;
+  }
+  const r: ConnectionRecord = {
+    ...rec,
+    dst: { ...peerMeta(route.nextHop, route.workload, route.expectedIdentity), hboneAddr: route.authority, ...serviceMeta(route.service) },
+    security: 'mutual_tls',
+  };
+  void (async () => {
+    let stream;
+    try {
+      stream = await ctx.pool.connect({
+        dst: route.authority,
+        nextHop: route.nextHop,
+        certificate: await ctx.certificate().catch((e: Error) => {
+          throw Object.assign(new Error(`no certificate for ${ctx.identity}: ${e.message}`), { flag: 'IDENTITY_ERROR' as const });
+        }),
+        expectedIdentities: route.expectedIdentities,
+        srcIp: ctx.pod.ip,
+        forwardedFor: { ip: ctx.pod.ip, port: client.remotePort ?? 0 },
+        ...(route.service ? { forwardedHost: route.service.hostname } : {}),
+        ...(srcWorkload ? { baggage: baggageOf(srcWorkload) } : {}),
+      });
+    } catch (e) {
+      const flag = (e as { flag?: ResponseFlag }).flag ?? flagFor(e);
+      event((e as Error).message);
+      ctx.connections.closed({ ...r, bytesSent: 0, bytesRecv: 0, durationMs: Date.now() - r.startedAt, flag, error: (e as Error).message });
+      client.destroy();
+      return;
+    }
+    if (client.destroyed) {
+      stream.close();
+      return;
+    }
+    ctx.connections.opened(r);
+    reportOnClose(ctx.connections, r, client, counts);
+    splice(stream, client);
+    event();
+  })();
+}
