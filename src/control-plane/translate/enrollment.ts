@@ -4,9 +4,9 @@
 // (`networking.istio.io/tunnel: http`, then also native_tunnel). Otherwise NONE: the workload is
 // still sent so clients reach it with plain TCP.
 import type { TunnelProtocol } from '../../mesh-api/types.js';
-import { REDIRECTION_ANNOTATION } from '../../model/mesh/enrollment.js';
+import { REDIRECTION_ANNOTATION } from '../../model/enrollment.js';
 
-export { DATAPLANE_MODE_LABEL, REDIRECTION_ANNOTATION, isEnrolled } from '../../model/mesh/enrollment.js';
+export { DATAPLANE_MODE_LABEL, REDIRECTION_ANNOTATION, isEnrolled } from '../../model/enrollment.js';
 
 export const TUNNEL_LABEL = 'networking.istio.io/tunnel';
 

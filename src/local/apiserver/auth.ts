@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { ApiError } from './errors.js';
-import { REDIRECTION_ANNOTATION } from '../../model/mesh/enrollment.js';
+import { REDIRECTION_ANNOTATION } from '../../model/enrollment.js';
 
 export interface User {
   name: string;

@@ -13,7 +13,7 @@ import { podLogPath, type ClusterPaths } from '../cluster/paths.js';
 import { K } from '../controllers/kinds.js';
 import type { Logger } from '../../lib/log.js';
 import type { Endpoints, Namespace, NodeObject, Pod, Service } from '../../model/core/types.js';
-import { isEnrolled } from '../../model/mesh/enrollment.js';
+import { isEnrolled } from '../../model/enrollment.js';
 import { syncRedirection } from './redirection.js';
 import { applyCaptureRules, applyProbeSnatRules, removeCaptureRules } from '../../platform/capture-rules.js';
 import { PodWorker } from './pod-worker.js';

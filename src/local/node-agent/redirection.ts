@@ -5,7 +5,7 @@ import type { KubeClient } from '../../kube/kube-client.js';
 import { KubeApiError } from '../../kube/kube-client.js';
 import { K } from '../controllers/kinds.js';
 import type { Pod } from '../../model/core/types.js';
-import { REDIRECTION_ANNOTATION, type RedirectionState } from '../../model/mesh/enrollment.js';
+import { REDIRECTION_ANNOTATION, type RedirectionState } from '../../model/enrollment.js';
 
 /**
  * Brings the pod's annotation to `want` (undefined: absent). Returns the pod as written, or

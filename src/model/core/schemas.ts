@@ -1,9 +1,7 @@
 // One schema per kind, strict: unknown fields are rejected and named. Pure.
 import { z } from 'zod';
 
-import { dataplaneModeError, DATAPLANE_MODE_LABEL } from '../mesh/enrollment.js';
-import { MESH_SCHEMAS } from '../mesh/schemas.js';
-import type { KindInfo } from './kinds.js';
+import { dataplaneModeError, DATAPLANE_MODE_LABEL } from '../enrollment.js';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN, IANA_SVC_NAME, labelKey, labelMeta, labels, serviceMeta, subdomainMeta } from './meta-schema.js';
 
 const port = z.number({ error: 'must be 1-65535' }).int({ error: 'must be 1-65535' }).min(1, { error: 'must be 1-65535' }).max(65535, { error: 'must be 1-65535' });
@@ -227,8 +225,3 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   Service: serviceSchema,
   Endpoints: endpointsSchema,
 };
-
-/** One schema per kind: core kinds by Kind, mesh kinds by `<group>/<Kind>` (all their versions). */
-export function schemaFor(info: Pick<KindInfo, 'group' | 'kind'>): z.ZodType | undefined {
-  return info.group ? (MESH_SCHEMAS[`${info.group}/${info.kind}`] ?? SCHEMAS[info.kind]) : SCHEMAS[info.kind];
-}

@@ -1,7 +1,7 @@
 // Validation entry point: returns path-qualified errors (`spec.ports[1].targetPort: ...`). Pure.
 import type { z } from 'zod';
 import { kindByApiVersionKind, KINDS, apiVersionOf } from './kinds.js';
-import { schemaFor } from './schemas.js';
+import { schemaFor } from '../schemas.js';
 import type { KubeObject } from './types.js';
 
 export interface FieldError {

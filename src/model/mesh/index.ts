@@ -16,4 +16,4 @@ export type { ParentReference } from './gateway-api-common.js';
 export { meshWarnings, warningText, type MeshWarning } from './warnings.js';
 export { acceptedCondition, withAccepted, type MeshCondition } from './status.js';
 export { MESH_GROUPS, MESH_SCHEMAS, isMeshGroup } from './schemas.js';
-export { DATAPLANE_MODE_LABEL, DATAPLANE_MODES, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, dataplaneModeError, type DataplaneMode } from './enrollment.js';
+export { DATAPLANE_MODE_LABEL, DATAPLANE_MODES, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, dataplaneModeError, type DataplaneMode } from '../enrollment.js';
