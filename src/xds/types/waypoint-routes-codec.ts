@@ -72,6 +72,7 @@ const baseFilter = z.discriminatedUnion('type', [
 const backend = backendBase.extend({ filters: z.array(baseFilter).optional() });
 const rule = z.object({
   source: z.object({ kind: z.enum(['HTTPRoute', 'GRPCRoute']), namespace: z.string().min(1), name: z.string().min(1), rule: z.number().int().min(0) }),
+  ports: z.array(port).optional(),
   matches: z.array(routeMatch),
   filters: z.array(baseFilter),
   backends: z.array(backend),
@@ -130,6 +131,7 @@ const matchOut = (m: RouteMatch): RouteMatch => defined({ path: m.path, headers:
 function ruleOut(r: RouteRule): RouteRule {
   return defined({
     source: { kind: r.source.kind, namespace: r.source.namespace, name: r.source.name, rule: r.source.rule },
+    ports: r.ports,
     matches: r.matches.map(matchOut),
     filters: r.filters.map(filterOut),
     backends: r.backends.map(backendOut),
