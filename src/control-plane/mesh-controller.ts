@@ -1,5 +1,6 @@
 // Feeds the xDS server: informers on the cluster objects translation reads (pods, nodes for
-// their locality, namespaces, services, and the Istio / Gateway API kinds the API server serves), a debounce so a burst of
+// their locality, namespaces, services, and the Istio / Gateway API kinds the API server serves,
+// HTTPRoute and GRPCRoute included for waypoints), a debounce so a burst of
 // events (a deployment scaled by 100) becomes one translation, then translate() → the new
 // MeshSnapshot → XdsServer.updateSnapshot, which diffs it per resource (spec §4.2). It reads
 // only through list/watch, as istiod does against a real Kubernetes API server.
@@ -9,7 +10,7 @@ import type { MeshSnapshot } from '../mesh-api/types.js';
 import type { Logger } from '../lib/log.js';
 import { KINDS, type KindInfo } from '../model/core/kinds.js';
 import type { KubeObject, Namespace, NodeObject, Pod, Service } from '../model/core/types.js';
-import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from './translate/inputs.js';
+import type { AuthorizationPolicyInput, GatewayInput, GRPCRouteInput, HTTPRouteInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from './translate/inputs.js';
 import { translate } from './translate/snapshot.js';
 
 export interface MeshControllerOptions {
@@ -23,7 +24,7 @@ export interface MeshControllerOptions {
   maxDelayMs?: number;
 }
 
-const WATCHED = ['Pod', 'Node', 'Namespace', 'Service', 'AuthorizationPolicy', 'PeerAuthentication', 'ServiceEntry', 'WorkloadEntry', 'Gateway'] as const;
+const WATCHED = ['Pod', 'Node', 'Namespace', 'Service', 'AuthorizationPolicy', 'PeerAuthentication', 'ServiceEntry', 'WorkloadEntry', 'Gateway', 'HTTPRoute', 'GRPCRoute'] as const;
 type Watched = (typeof WATCHED)[number];
 
 export class MeshController {
@@ -88,6 +89,8 @@ export class MeshController {
         serviceEntries: this.#list<ServiceEntryInput>('ServiceEntry'),
         workloadEntries: this.#list<WorkloadEntryInput>('WorkloadEntry'),
         gateways: this.#list<GatewayInput>('Gateway'),
+        httpRoutes: this.#list<HTTPRouteInput>('HTTPRoute'),
+        grpcRoutes: this.#list<GRPCRouteInput>('GRPCRoute'),
         clusterId: this.#opts.clusterId,
         trustDomain: this.#opts.trustDomain,
       });
@@ -102,7 +105,7 @@ export class MeshController {
     for (const d of now) if (!this.#lastDiagnostics.has(d)) this.#opts.log(`mesh: ${d}`);
     this.#lastDiagnostics = now;
     const s = result.snapshot;
-    this.#opts.log(`mesh: translated ${s.workloads.length} workloads, ${s.services.length} services, ${s.authorizations.length} authorizations in ${Date.now() - t0} ms`);
+    this.#opts.log(`mesh: translated ${s.workloads.length} workloads, ${s.services.length} services, ${s.authorizations.length} authorizations, ${s.waypointRoutes?.length ?? 0} waypoint route sets in ${Date.now() - t0} ms`);
     this.#opts.xds.updateSnapshot(s);
   }
 }

@@ -17,14 +17,19 @@
 // - ACK = response_nonce without error_detail; NACK = with error_detail, whose message names
 //   the rejected resources ("name: reason; ..."). NACKs are logged, counted and recorded per
 //   stream; the rejected version is not re-sent until it changes.
+// - Types come from the registry (src/xds/registry.ts). A type whose audience is 'waypoint'
+//   (WaypointRoutes) is served only to waypoint clients (node id `waypoint~...`, metadata
+//   NAMESPACE and WAYPOINT_NAME), each receiving only the resources of the services bound to
+//   its Gateway; a node tunnel asking for it gets nothing.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { MeshSnapshot } from '../mesh-api/types.js';
 import type { Logger } from '../lib/log.js';
 import type { Counter, Gauge, MetricsRegistry } from '../lib/metrics.js';
 import { DELTA_ADS_PATH } from '../xds/proto.js';
-import { ResourceTable, TYPE_URLS, type Changes, type TypeUrl } from '../xds/table.js';
-import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, structString, type DeltaRequest } from '../xds/wire.js';
+import { RESOURCE_TYPES, resourceType } from '../xds/registry.js';
+import { ResourceTable, type Changes, type Entry, type TypeUrl } from '../xds/table.js';
+import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, structString, type DeltaRequest, type PbStruct } from '../xds/wire.js';
 
 export interface XdsServerOptions {
   /** Node token check (NodeAuthority.verifyNodeToken): returns the node name or throws. */
@@ -96,6 +101,8 @@ type Call = grpc.ServerDuplexStream<DeltaRequest, Buffer>;
 class Stream {
   readonly types = new Map<TypeUrl, TypeState>();
   nodeId = '';
+  /** `<namespace>/<gateway>` when the client is a waypoint. */
+  waypoint: string | undefined;
   queuedBytes = 0;
   closed = false;
   waitingFullSync = new Set<TypeUrl>();
@@ -118,6 +125,21 @@ export function nackedNames(message: string): Map<string, string> {
   return out;
 }
 
+/**
+ * The waypoint a client says it is: node id `waypoint~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`
+ * (Istio's router node id) with metadata NAMESPACE (default: the id's namespace) and
+ * WAYPOINT_NAME (the Gateway; a waypoint pod carries it as the label
+ * gateway.networking.k8s.io/gateway-name). Undefined for any other client.
+ */
+export function waypointIdentity(nodeId: string, metadata: PbStruct | null | undefined): { key?: string; error?: string } {
+  const parts = nodeId.split('~');
+  if (parts[0] !== 'waypoint') return {};
+  const ns = structString(metadata, 'NAMESPACE') ?? parts[3]?.split('.')[0];
+  const name = structString(metadata, 'WAYPOINT_NAME') ?? structString(metadata, 'gateway.networking.k8s.io/gateway-name');
+  if (!ns || !name) return { error: 'a waypoint node must send metadata NAMESPACE and WAYPOINT_NAME (its Gateway)' };
+  return { key: `${ns}/${name}` };
+}
+
 export const deltaAdsService: grpc.ServiceDefinition = {
   DeltaAggregatedResources: {
     path: DELTA_ADS_PATH,
@@ -135,7 +157,7 @@ export const deltaAdsService: grpc.ServiceDefinition = {
 export class XdsServer extends EventEmitter<{ synced: [generation: number]; pushed: [generation: number] }> {
   readonly metrics: XdsMetrics;
   readonly #opts: Required<Omit<XdsServerOptions, 'metrics'>>;
-  readonly #tables = new Map<TypeUrl, ResourceTable>(TYPE_URLS.map((t) => [t, new ResourceTable(t)]));
+  readonly #tables = new Map<TypeUrl, ResourceTable>(RESOURCE_TYPES.map((t) => [t.typeUrl, new ResourceTable(t)]));
   readonly #streams = new Set<Stream>();
   #nextStream = 1;
   #nonce = 0;
@@ -220,9 +242,11 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
           continue;
         }
         if (st.initial) continue; // the first response reads the whole table when it is sent
+        const table = this.#tables.get(type);
         for (const [name, prev] of changes) {
-          if (!st.behind.has(name)) st.behind.set(name, prev ?? null);
-          const cur = this.#tables.get(type)?.entries.get(name)?.version ?? null;
+          // What the client has: the previous version if it was for this client, else nothing.
+          if (!st.behind.has(name)) st.behind.set(name, prev.version !== undefined && this.#visible(s, table, prev.audience) ? prev.version : null);
+          const cur = this.#entryFor(s, table, name)?.version ?? null;
           if (st.behind.get(name) === cur) st.behind.delete(name);
         }
         this.#flush(s, type);
@@ -274,11 +298,20 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
         this.#drop(s, grpc.status.PERMISSION_DENIED, `node token is for ${s.node} but Node.metadata.NODE_NAME is ${claimed}`, 'node_mismatch');
         return;
       }
-      this.#opts.log(`xds: node ${s.node} connected as ${s.nodeId} from ${s.call.getPeer()} (stream ${s.id})`);
+      // Only what is sent depends on this claim; who may connect is the token's business.
+      const wp = waypointIdentity(s.nodeId, req.node.metadata);
+      if (wp.error) this.#opts.log(`xds: stream ${s.id} (${s.node}) node ${s.nodeId}: ${wp.error}; it gets no waypoint resources`);
+      s.waypoint = wp.key;
+      this.#opts.log(`xds: node ${s.node} connected as ${s.nodeId}${s.waypoint ? ` (waypoint ${s.waypoint})` : ''} from ${s.call.getPeer()} (stream ${s.id})`);
     }
     const type = req.type_url as TypeUrl;
-    if (!TYPE_URLS.includes(type)) {
+    const rt = resourceType(type);
+    if (!rt) {
       this.#opts.log(`xds: stream ${s.id} (${s.node}) asked for unknown type ${req.type_url}; ignored`);
+      return;
+    }
+    if (rt.audience === 'waypoint' && !s.waypoint) {
+      if (!req.response_nonce) this.#opts.log(`xds: stream ${s.id} (${s.node}) is not a waypoint and asked for ${shortType(type)}; ignored`);
       return;
     }
     const st = s.types.get(type);
@@ -301,6 +334,7 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
       const names = nackedNames(req.error_detail.message);
       const table = this.#tables.get(type);
       for (const [name, reason] of names) {
+        if (!this.#entryFor(s, table, name)) continue;
         const v = table?.entries.get(name)?.version;
         if (v === undefined) continue;
         st.rejected.set(name, { version: v, reason });
@@ -345,6 +379,17 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
     }
   }
 
+  /** Whether a resource with this audience is for this stream. */
+  #visible(s: Stream, table: ResourceTable | undefined, audience: string | undefined): boolean {
+    return table?.type.audience !== 'waypoint' || (audience !== undefined && audience === s.waypoint);
+  }
+
+  /** The table's entry if this stream should have it. */
+  #entryFor(s: Stream, table: ResourceTable | undefined, name: string): Entry | undefined {
+    const e = table?.entries.get(name);
+    return e && this.#visible(s, table, e.audience) ? e : undefined;
+  }
+
   /** Sends what the client lacks, if nothing is in flight for this type. */
   #flush(s: Stream, type: TypeUrl): void {
     const st = s.types.get(type);
@@ -355,14 +400,14 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
     const full = st.initial;
     if (full) {
       const iv = st.initialVersions;
-      for (const [name, e] of table.entries) if (iv[name] !== e.version) resources.push(e.framed);
-      for (const name of Object.keys(iv)) if (!table.entries.has(name)) removed.push(name);
+      for (const [name, e] of table.entries) if (iv[name] !== e.version && this.#visible(s, table, e.audience)) resources.push(e.framed);
+      for (const name of Object.keys(iv)) if (!this.#entryFor(s, table, name)) removed.push(name);
       st.initial = false;
       st.initialVersions = {};
       st.behind.clear();
     } else {
       for (const [name, clientVersion] of st.behind) {
-        const e = table.entries.get(name);
+        const e = this.#entryFor(s, table, name);
         const rej = st.rejected.get(name);
         if (rej && e?.version === rej.version) continue; // keep it behind; do not re-send a rejected version
         if (rej) st.rejected.delete(name);

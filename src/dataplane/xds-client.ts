@@ -3,15 +3,16 @@
 // built from upserts and removals, per-resource validation (a bad resource is NACKed by name
 // and the rest of the response applied), `ready` after the first response of every type has
 // been ACKed, and reconnection with backoff 10 ms → ×2 → 15 s that keeps all state and sends
-// initial_resource_versions, so the server sends only what changed meanwhile.
+// initial_resource_versions, so the server sends only what changed meanwhile. The types come
+// from the registry (src/xds/registry.ts): a node tunnel subscribes to NODE_TUNNEL_TYPES, a
+// waypoint to WAYPOINT_TYPES; each type's module decodes, checks and stores its resources.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import type { Authorization, Service, Workload } from '../mesh-api/types.js';
-import { authorizationResourceName, serviceResourceName } from '../mesh-api/types.js';
 import type { Logger } from '../lib/log.js';
-import { decodeAddress, decodeAuthorization } from '../xds/codec.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, DELTA_ADS_PATH } from '../xds/proto.js';
-import { TYPE_URLS, type TypeUrl } from '../xds/table.js';
+import { DELTA_ADS_PATH } from '../xds/proto.js';
+import { NODE_TUNNEL_TYPES, resourceType } from '../xds/registry.js';
+import { emptyStore, type ResourceType, type XdsStore } from '../xds/resource-type.js';
+import type { TypeUrl } from '../xds/table.js';
 import { decodeDeltaResponse, encodeDeltaRequest, type DeltaRequest, type DeltaResponse } from '../xds/wire.js';
 
 /** ztunnel's limit for a decoded message (§4.1). */
@@ -29,17 +30,12 @@ export interface XdsClientOptions {
   /** TLS name the server certificate must carry (default: the address host). */
   servername?: string;
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Type URLs to subscribe to (default NODE_TUNNEL_TYPES; a waypoint passes WAYPOINT_TYPES). */
+  types?: readonly string[];
   log?: Logger;
 }
 
-export interface XdsState {
-  /** By uid. */
-  workloads: Map<string, Workload>;
-  /** By "namespace/hostname". */
-  services: Map<string, Service>;
-  /** By "namespace/name". */
-  authorizations: Map<string, Authorization>;
-}
+export type XdsState = XdsStore;
 
 export interface ChangeEvent {
   typeUrl: string;
@@ -59,10 +55,11 @@ function benign(s: grpc.StatusObject): boolean {
 type Stream = grpc.ClientDuplexStream<Partial<DeltaRequest>, DeltaResponse>;
 
 export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: []; disconnected: [grpc.StatusObject] }> {
-  readonly state: XdsState = { workloads: new Map(), services: new Map(), authorizations: new Map() };
+  readonly state: XdsState = emptyStore();
   /** Resolves once the first response of each type has been ACKed (or NACKed: it was answered). */
   readonly ready: Promise<void>;
-  readonly #versions = new Map<TypeUrl, Map<string, string>>(TYPE_URLS.map((t) => [t, new Map()]));
+  readonly #types: Map<TypeUrl, ResourceType>;
+  readonly #versions: Map<TypeUrl, Map<string, string>>;
   readonly #answered = new Set<TypeUrl>();
   readonly #opts: XdsClientOptions;
   readonly #client: grpc.Client;
@@ -80,6 +77,14 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
   constructor(opts: XdsClientOptions) {
     super();
     this.#opts = opts;
+    this.#types = new Map(
+      (opts.types ?? NODE_TUNNEL_TYPES).map((t) => {
+        const rt = resourceType(t);
+        if (!rt) throw new Error(`xds client: unknown resource type ${t}; known types are in src/xds/registry.ts`);
+        return [t, rt];
+      }),
+    );
+    this.#versions = new Map([...this.#types.keys()].map((t) => [t, new Map()]));
     this.#log = opts.log ?? (() => {});
     this.#delay = opts.backoff?.initialMs ?? 10;
     this.ready = new Promise((r) => (this.#markReady = r));
@@ -146,7 +151,7 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
     });
     const md2 = { NODE_NAME: this.#opts.node.nodeName, ...(this.#opts.node.metadata ?? {}) };
     const node = { id: this.#opts.node.id, cluster: '', metadata: { fields: Object.fromEntries(Object.entries(md2).map(([k, v]) => [k, { stringValue: v }])) } };
-    TYPE_URLS.forEach((t, i) => {
+    [...this.#types.keys()].forEach((t, i) => {
       // Wildcard: empty subscribe list (§4.2); the node is sent on the first request.
       call.write({ ...(i === 0 ? { node } : {}), type_url: t, initial_resource_versions: Object.fromEntries(this.#versions.get(t) ?? []) });
     });
@@ -157,7 +162,8 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
     this.messagesByType.set(resp.type_url, (this.messagesByType.get(resp.type_url) ?? 0) + 1);
     const type = resp.type_url as TypeUrl;
     const versions = this.#versions.get(type);
-    if (!versions) {
+    const rt = this.#types.get(type);
+    if (!versions || !rt) {
       call.write({ type_url: resp.type_url, response_nonce: resp.nonce, error_detail: { code: INVALID_ARGUMENT, message: `unsupported type ${resp.type_url}` } });
       return;
     }
@@ -166,7 +172,7 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
       try {
         if (!r.resource) throw new Error('resource has no payload');
         if (r.resource.type_url !== type) throw new Error(`payload is ${r.resource.type_url}, not ${type}`);
-        this.#apply(type, r.name, r.resource.value);
+        rt.apply(this.state, r.name, r.resource.value);
         versions.set(r.name, r.version);
         ev.upserted.push(r.name);
       } catch (e) {
@@ -174,10 +180,7 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
       }
     }
     for (const name of resp.removed_resources) {
-      if (type === ADDRESS_TYPE_URL) {
-        this.state.workloads.delete(name);
-        this.state.services.delete(name);
-      } else this.state.authorizations.delete(name);
+      rt.remove(this.state, name);
       versions.delete(name);
       ev.removed.push(name);
     }
@@ -192,26 +195,8 @@ export class XdsClient extends EventEmitter<{ change: [ChangeEvent]; connected: 
     }
     if (!this.#answered.has(type)) {
       this.#answered.add(type);
-      if (this.#answered.size === TYPE_URLS.length) this.#markReady();
+      if (this.#answered.size === this.#types.size) this.#markReady();
     }
     if (ev.upserted.length || ev.removed.length || ev.rejected.length) this.emit('change', ev);
-  }
-
-  /** Decodes, checks the name matches the resource's key, and stores it. Throws with the reason. */
-  #apply(type: TypeUrl, name: string, value: Buffer): void {
-    if (type === AUTHORIZATION_TYPE_URL) {
-      const a = decodeAuthorization(value);
-      if (authorizationResourceName(a) !== name) throw new Error(`name should be ${authorizationResourceName(a)}`);
-      this.state.authorizations.set(name, a);
-      return;
-    }
-    const addr = decodeAddress(value);
-    if ('workload' in addr) {
-      if (addr.workload.uid !== name) throw new Error(`name should be the uid ${addr.workload.uid}`);
-      this.state.workloads.set(name, addr.workload);
-    } else {
-      if (serviceResourceName(addr.service) !== name) throw new Error(`name should be ${serviceResourceName(addr.service)}`);
-      this.state.services.set(name, addr.service);
-    }
   }
 }

@@ -4,6 +4,8 @@
 // maps them 1:1 to the wire with Istio's field numbers. Pure: no I/O.
 // Facts: ../shared/reference/ambient-spec.md §4.4-4.6.
 
+import type { WaypointRoutes } from './waypoint.js';
+
 export type TunnelProtocol = 'NONE' | 'HBONE';
 export type WorkloadStatus = 'HEALTHY' | 'UNHEALTHY';
 export type WorkloadType = 'DEPLOYMENT' | 'CRONJOB' | 'POD' | 'JOB';
@@ -185,9 +187,14 @@ export const emptyMatch = (): Match => ({
   notServiceAccounts: [],
 });
 
-/** The snapshot one node tunnel needs (ztunnel receives everything in wildcard mode). */
+/**
+ * What the control plane pushes. Node tunnels receive workloads, services and authorizations
+ * (everything, wildcard mode); each waypoint also receives the waypointRoutes of the services
+ * bound to it (src/xds/registry.ts decides who gets what).
+ */
 export interface MeshSnapshot {
   workloads: Workload[];
   services: Service[];
   authorizations: Authorization[];
+  waypointRoutes?: WaypointRoutes[];
 }

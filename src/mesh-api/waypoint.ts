@@ -64,6 +64,8 @@ export interface RetryPolicy {
 export interface RouteRule {
   /** `<kind>/<namespace>/<name>` of the route object and the rule index, for status, logs and metrics. */
   source: { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string; rule: number };
+  /** Service ports the rule applies to (the route's parentRef port); absent = every port. */
+  ports?: number[];
   /** Any match selects the rule (OR); an empty list matches every request (path prefix `/`). */
   matches: RouteMatch[];
   filters: RouteFilter[];

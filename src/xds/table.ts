@@ -3,13 +3,13 @@
 // snapshots and across control-plane restarts (a reconnecting client's
 // initial_resource_versions then still match; spec §4.2).
 import { createHash } from 'node:crypto';
-import { authorizationResourceName, serviceResourceName, workloadResourceName, type MeshSnapshot } from '../mesh-api/types.js';
-import { encodeAuthorization, encodeService, encodeWorkload } from './codec.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from './proto.js';
+import type { MeshSnapshot } from '../mesh-api/types.js';
+import { RESOURCE_TYPES } from './registry.js';
+import type { ResourceType } from './resource-type.js';
 import { encodeFramedResource } from './wire.js';
 
-export const TYPE_URLS = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL] as const;
-export type TypeUrl = (typeof TYPE_URLS)[number];
+export const TYPE_URLS: readonly string[] = RESOURCE_TYPES.map((t) => t.typeUrl);
+export type TypeUrl = string;
 
 export interface Entry {
   version: string;
@@ -18,26 +18,26 @@ export interface Entry {
   /** The source value and its JSON, to skip re-encoding unchanged resources. */
   src: unknown;
   json: string;
+  /** Which waypoint receives it (types with audience 'waypoint'). */
+  audience?: string;
 }
 
-/** name → previous version (undefined: the name is new). */
-export type Changes = Map<string, string | undefined>;
-
-interface Item {
-  name: string;
-  src: unknown;
-  encode(): Buffer;
+/** What a changed name was before (version undefined: the name is new). */
+export interface Prev {
+  version: string | undefined;
+  audience: string | undefined;
 }
 
-function items(s: MeshSnapshot, type: TypeUrl): Item[] {
-  if (type === AUTHORIZATION_TYPE_URL) return s.authorizations.map((a) => ({ name: authorizationResourceName(a), src: a, encode: () => encodeAuthorization(a) }));
-  return [...s.workloads.map((w) => ({ name: workloadResourceName(w), src: w as unknown, encode: () => encodeWorkload(w) })), ...s.services.map((v) => ({ name: serviceResourceName(v), src: v as unknown, encode: () => encodeService(v) }))];
-}
+/** name → what it was before this replace. */
+export type Changes = Map<string, Prev>;
 
 export class ResourceTable {
   readonly entries = new Map<string, Entry>();
+  readonly typeUrl: TypeUrl;
 
-  constructor(readonly typeUrl: TypeUrl) {}
+  constructor(readonly type: ResourceType) {
+    this.typeUrl = type.typeUrl;
+  }
 
   /**
    * Replaces the contents with the snapshot's resources of this type. Returns what changed
@@ -49,10 +49,16 @@ export class ResourceTable {
     const seen = new Set<string>();
     const duplicates: string[] = [];
     const failed: { name: string; reason: string }[] = [];
-    for (const it of items(s, this.typeUrl)) {
+    for (const it of this.type.items(s)) {
       if (seen.has(it.name)) duplicates.push(it.name);
       seen.add(it.name);
       const prev = this.entries.get(it.name);
+      // A new audience is a change for the clients even when the bytes are not.
+      if (prev && prev.audience !== it.audience) {
+        if (!changes.has(it.name)) changes.set(it.name, { version: prev.version, audience: prev.audience });
+        if (it.audience === undefined) delete prev.audience;
+        else prev.audience = it.audience;
+      }
       if (prev && prev.src === it.src) continue;
       const json = JSON.stringify(it.src);
       if (prev && prev.json === json) {
@@ -71,13 +77,13 @@ export class ResourceTable {
         Object.assign(prev, { src: it.src, json });
         continue;
       }
-      if (!changes.has(it.name)) changes.set(it.name, prev?.version);
-      this.entries.set(it.name, { version, framed: encodeFramedResource(it.name, version, this.typeUrl, value), src: it.src, json });
+      if (!changes.has(it.name)) changes.set(it.name, { version: prev?.version, audience: prev?.audience });
+      this.entries.set(it.name, { version, framed: encodeFramedResource(it.name, version, this.typeUrl, value), src: it.src, json, ...(it.audience !== undefined ? { audience: it.audience } : {}) });
     }
     for (const [name, e] of this.entries) {
       if (seen.has(name)) continue;
       this.entries.delete(name);
-      changes.set(name, e.version);
+      if (!changes.has(name)) changes.set(name, { version: e.version, audience: e.audience });
     }
     return { changes, duplicates, failed };
   }

@@ -114,6 +114,50 @@ export interface GatewaySpec {
 }
 export type GatewayInput = IstioObject<GatewaySpec>;
 
+// --- HTTPRoute / GRPCRoute (gateway.networking.k8s.io), mesh (GAMMA) use ---
+export interface ParentRefInput {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name: string;
+  sectionName?: string;
+  port?: number;
+}
+export interface BackendRefInput {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+  filters?: Record<string, unknown>[];
+}
+export interface HTTPMatchInput {
+  path?: { type?: string; value?: string };
+  headers?: Record<string, unknown>[];
+  queryParams?: Record<string, unknown>[];
+  method?: string;
+}
+export interface GRPCMatchInput {
+  method?: { type?: string; service?: string; method?: string };
+  headers?: Record<string, unknown>[];
+}
+export interface RouteRuleInput<M> {
+  name?: string;
+  matches?: M[];
+  filters?: Record<string, unknown>[];
+  backendRefs?: BackendRefInput[];
+  timeouts?: { request?: string; backendRequest?: string };
+  retry?: Record<string, unknown>;
+}
+export interface RouteSpecInput<M> {
+  parentRefs?: ParentRefInput[];
+  hostnames?: string[];
+  rules?: RouteRuleInput<M>[];
+}
+export type HTTPRouteInput = IstioObject<RouteSpecInput<HTTPMatchInput>>;
+export type GRPCRouteInput = IstioObject<RouteSpecInput<GRPCMatchInput>>;
+
 /** Something translation could not honour, addressed to the object that caused it. */
 export interface Diagnostic {
   /** `Kind/namespace/name`. */

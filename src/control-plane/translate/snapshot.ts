@@ -7,10 +7,11 @@ import { nodeLocality, type SelectorPolicy, type TranslateContext } from './cont
 import { byString, objectRef, type AuthorizationPolicyInput, type Diagnostic, type GatewayInput, type PeerAuthenticationInput, type ServiceEntryInput, type WorkloadEntryInput } from './inputs.js';
 import { convertPeerAuthentications, indexPeerAuthentications } from './peer-authentication.js';
 import { kubeServiceToService, selectByHostname, serviceEntryToServices } from './services.js';
+import { TRANSLATION_HOOKS, type HookInput, type HookOutput } from './hooks.js';
 import { indexWaypoints } from './waypoints.js';
 import { podIsSendable, podToWorkload, serviceEntryEndpointWorkloads, workloadEntryToWorkload } from './workloads.js';
 
-export interface TranslateInput {
+export interface TranslateInput extends HookInput {
   pods: readonly Pod[];
   namespaces: readonly Namespace[];
   services: readonly KubeService[];
@@ -28,7 +29,7 @@ export interface TranslateInput {
   rootNamespace?: string;
 }
 
-export interface TranslateResult {
+export interface TranslateResult extends HookOutput {
   snapshot: MeshSnapshot;
   diagnostics: Diagnostic[];
 }
@@ -89,8 +90,9 @@ export function translate(input: TranslateInput): TranslateResult {
     diagnostics,
   ).sort((a, b) => byString(serviceResourceName(a), serviceResourceName(b)));
 
-  return {
-    snapshot: { workloads, services, authorizations: [...authorizations.values()].sort((a, b) => byString(authorizationResourceName(a), authorizationResourceName(b))) },
-    diagnostics,
-  };
+  const snapshot: MeshSnapshot = { workloads, services, authorizations: [...authorizations.values()].sort((a, b) => byString(authorizationResourceName(a), authorizationResourceName(b))) };
+  const out: HookOutput = { routeStatuses: [] };
+  const routeInput: HookInput = { httpRoutes: sortedByMeta(input.httpRoutes), grpcRoutes: sortedByMeta(input.grpcRoutes) };
+  for (const hook of TRANSLATION_HOOKS) hook.run(ctx, routeInput, snapshot, out);
+  return { snapshot, diagnostics, ...out };
 }

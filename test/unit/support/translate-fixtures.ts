@@ -3,7 +3,7 @@
 import { parseAllDocuments } from 'yaml';
 import type { Workload } from '../../../src/mesh-api/types.js';
 import { evaluate, type Connection, type Decision } from '../../../src/authz/evaluate.js';
-import type { AuthorizationPolicyInput, GatewayInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control-plane/translate/inputs.js';
+import type { AuthorizationPolicyInput, GatewayInput, GRPCRouteInput, HTTPRouteInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control-plane/translate/inputs.js';
 import { translate, type TranslateInput, type TranslateResult } from '../../../src/control-plane/translate/snapshot.js';
 import type { Namespace, NodeObject, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
 
@@ -76,7 +76,7 @@ type Bucketed = Required<Omit<TranslateInput, 'clusterId' | 'trustDomain' | 'roo
 
 /** Multi-document YAML → the input buckets, by kind. */
 export function fromYaml(text: string): Bucketed {
-  const out: Bucketed = { pods: [], namespaces: [], services: [], nodes: [], serviceEntries: [], workloadEntries: [], authorizationPolicies: [], peerAuthentications: [], gateways: [] };
+  const out: Bucketed = { pods: [], namespaces: [], services: [], nodes: [], serviceEntries: [], workloadEntries: [], authorizationPolicies: [], peerAuthentications: [], gateways: [], httpRoutes: [], grpcRoutes: [] };
   for (const doc of parseAllDocuments(text)) {
     const o = doc.toJS() as { kind?: string; metadata: { namespace?: string } } | null;
     if (!o) continue;
@@ -96,6 +96,12 @@ export function fromYaml(text: string): Bucketed {
         break;
       case 'Gateway':
         out.gateways = [...out.gateways, o as unknown as GatewayInput];
+        break;
+      case 'HTTPRoute':
+        out.httpRoutes = [...out.httpRoutes, o as unknown as HTTPRouteInput];
+        break;
+      case 'GRPCRoute':
+        out.grpcRoutes = [...out.grpcRoutes, o as unknown as GRPCRouteInput];
         break;
       default:
         throw new Error(`fixture: unexpected kind ${String(o.kind)}`);
