@@ -1,7 +1,8 @@
 // The waypoint's own answers, as Envoy gives them (waypoint-spec §2.9): status, response flag
 // and body; for gRPC requests a trailers-only response with the mapped grpc-status. Pure.
 
-export type ResponseFlag = '-' | 'NR' | 'UH' | 'UF' | 'UT' | 'UC' | 'URX' | 'NC' | 'DC' | 'DPE';
+/** Envoy's short flags; several are joined with a comma (`UF,URX`: connect failures, retries exhausted). */
+export type ResponseFlag = '-' | 'NR' | 'UH' | 'UF' | 'UT' | 'UC' | 'UF,URX' | 'NC' | 'DC' | 'DPE';
 
 export interface LocalReply {
   status: number;
@@ -15,7 +16,7 @@ export const LOCAL_REPLIES = {
   NR: { status: 404, flag: 'NR', body: '', details: 'route_not_found' },
   UH: { status: 503, flag: 'UH', body: 'no healthy upstream', details: 'no_healthy_upstream' },
   UF: { status: 503, flag: 'UF', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', details: 'upstream_reset_before_response_started{connection_failure}' },
-  URX: { status: 503, flag: 'URX', body: 'upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure', details: 'upstream_reset_before_response_started{connection_failure}' },
+  URX: { status: 503, flag: 'UF,URX', body: 'upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure', details: 'upstream_reset_before_response_started{connection_failure}' },
   UC: { status: 503, flag: 'UC', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', details: 'upstream_reset_before_response_started{connection_termination}' },
   UT: { status: 504, flag: 'UT', body: 'upstream request timeout', details: 'upstream_response_timeout' },
   NC: { status: 500, flag: 'NC', body: '', details: 'cluster_not_found' },
