@@ -376,7 +376,7 @@ export class WaypointProxy {
     return new Promise((resolve) => {
       const headers: HeaderMap = { ...r.headers, host: r.authority };
       delete headers['te']; // HTTP/1.1 upstream: no TE unless chunked trailers are asked for
-      const req = http.request({ method: r.method, path: r.path, headers: headers as http.OutgoingHttpHeaders, createConnection: () => stream as never, agent: false, setHost: false });
+      const req = http.request({ method: r.method, path: r.path, headers: headers as http.OutgoingHttpHeaders, createConnection: () => stream as never, setHost: false });
       let settled = false;
       req.on('error', (e) => {
         if (settled) return;
