@@ -164,6 +164,9 @@ export class WaypointProxy {
 
   #serve(stream: http2.ServerHttp2Stream, d: Downstream, proto: ChainProtocol): void {
     if (proto === 'http1') {
+      // node:http corks header and body into one writev; on an Http2Stream that corrupted the
+      // first bytes of small local replies (seen on Node 20), so each write goes out on its own.
+      (stream as unknown as { _writev: unknown })._writev = null;
       this.#byStream.set(stream, d);
       this.#h1.emit('connection', stream);
     } else if (proto === 'http2') {
@@ -661,6 +664,7 @@ class BodyTap {
   overflowed = false;
   #ended = false;
   #sink: Writable | undefined;
+  #waiting = false;
 
   constructor(private readonly src: Readable, private readonly limit: number) {
     src.on('data', (c: Buffer) => {
@@ -672,10 +676,15 @@ class BodyTap {
         } else this.#chunks.push(c);
       }
       const sink = this.#sink;
-      if (sink && !sink.destroyed && !sink.write(c)) {
+      if (sink && !sink.destroyed && !sink.write(c) && !this.#waiting) {
+        this.#waiting = true;
         src.pause();
-        sink.once('drain', () => src.resume());
-        sink.once('close', () => src.resume());
+        const go = (): void => {
+          this.#waiting = false;
+          sink.off('drain', go).off('close', go);
+          src.resume();
+        };
+        sink.on('drain', go).on('close', go);
       }
     });
     src.once('end', () => {
