@@ -74,6 +74,11 @@ export interface HboneServerOptions {
    * ENABLE_RESPONSE_BAGGAGE). Refusals carry none. A throw or an unsendable value just omits it.
    */
   responseBaggage?(dst: HboneTarget): string | undefined;
+  /**
+   * Terminates the tunnel here instead of connecting upstream (a waypoint serves HTTP inside the
+   * stream): after authz the 200 goes out and the stream is handed over; connectUpstream is not called.
+   */
+  terminate?(stream: http2.ServerHttp2Stream, dst: HboneTarget, ctx: UpstreamContext): void;
   keepalive?: KeepaliveOptions;
   handshakeTimeoutMs?: number;
 }
@@ -330,6 +335,8 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     if (ac.signal.aborted) return;
     if (!decision.allowed) return refuse(401, decision.reason ?? 'denied'); // §2.5: authz denial
 
+    if (this.#opts.terminate) return this.#terminate(stream, dst, { peerIdentity, srcAddr, signal: ac.signal, headers, peer }, info);
+
     let upstream: net.Socket;
     this.#pendingUpstreams++;
     try {
@@ -357,5 +364,23 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       this.#tunnels--;
       this.emit('tunnel', { ...info(200, r.error), bytesIn: r.streamToSocket, bytesOut: r.socketToStream });
     });
+  }
+
+  #terminate(stream: http2.ServerHttp2Stream, dst: HboneTarget, ctx: UpstreamContext, info: (status: number, reason?: string) => TunnelInfo): void {
+    try {
+      stream.respond(this.#okHeaders(dst));
+    } catch {
+      return; // the session died between the check and the answer
+    }
+    this.#tunnels++;
+    stream.once('close', () => {
+      this.#tunnels--;
+      this.emit('tunnel', { ...info(200), bytesIn: 0, bytesOut: 0 }); // bytes are the terminator's to count
+    });
+    try {
+      this.#opts.terminate!(stream, dst, ctx);
+    } catch {
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    }
   }
 }
