@@ -365,7 +365,7 @@ export async function clusterDown(opts: DownOptions): Promise<void> {
   const paths = clusterPaths(opts.name);
   if (!info && !opts.force) {
     const left = findLeftovers(opts.name);
-    if (isEmpty(left)) throw new ClusterError(`cluster '${opts.name}' is not running; nothing to remove`, 'AMBIT_E_CLUSTER_NOT_RUNNING');
+    if (isEmpty(left)) throw new ClusterError(`cluster '${opts.name}' is not running; nothing to remove`, 'AMBIT_E_CLUSTER_NOT_RUNNING', 'nothing to do; check the name with ambit cluster status --name NAME');
     throw new ClusterError(`cluster '${opts.name}' has no state file but leftovers exist; remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`, 'AMBIT_E_CLUSTER_LEFTOVERS');
   }
   if (info) {
