@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_CLUSTER_ID } from '../identity/cluster-id.js';
 import { parseSpiffeId, type SpiffeId } from '../identity/spiffe.js';
-import type { AmbitCode } from '../lib/errors.js';
+import { AmbitError, type AmbitCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Counter, MetricsRegistry } from '../lib/metrics.js';
 import { addAdminService } from './admin-service.js';
@@ -154,7 +154,7 @@ export class CaServer {
     const creds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certChain), private_key: Buffer.from(tls.key) }], false);
     const host = opts.host ?? '127.0.0.1';
     s.#port = await new Promise<number>((resolve, reject) => {
-      s.#server.bindAsync(`${host}:${opts.port}`, creds, (err, port) => (err ? reject(new Error(`CA server cannot listen on ${host}:${opts.port}: ${err.message} (pick another CA port)`)) : resolve(port)));
+      s.#server.bindAsync(`${host}:${opts.port}`, creds, (err, port) => (err ? reject(new AmbitError('AMBIT_E_PORT_IN_USE', `CA server cannot listen on ${host}:${opts.port}: ${err.message} (pick another CA port)`)) : resolve(port)));
     }).catch((e: unknown) => {
       opts.pods.stop();
       throw e;
