@@ -7,7 +7,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`error [AMBIT_E_BUG]: ${(e as Error).stack ?? String(e)}\n  this is a bug in ambit: please report it\n`);
     process.exitCode = 1;
   },
 );

@@ -2,7 +2,7 @@
 // `ambit ca ...` against a running cluster. Admin bearer token only; every call is logged
 // (identities and serials, never keys).
 import * as grpc from '@grpc/grpc-js';
-import { CaError, DEFAULT_TTL_S, MAX_TTL_S, type CaStatus, type CertificateAuthority } from './authority.js';
+import { CA_ERROR_CODES, CaError, DEFAULT_TTL_S, MAX_TTL_S, type CaStatus, type CertificateAuthority } from './authority.js';
 import { caAdminDefinition, type IssueRequest, type IssueResponse, type RevokeRequest, type RevokeResponse, type RotateRootResponse, type StatusResponse } from './admin-proto.js';
 import { createCsr, exportPrivateKeyPem, generateKeyPair } from '../identity/x509.js';
 
@@ -32,14 +32,14 @@ function toStatusError(e: unknown): StatusError {
   if (e instanceof StatusError) return e;
   if (e instanceof CaError) {
     const code = e.code === 'NOT_FOUND' ? grpc.status.NOT_FOUND : e.code === 'CA_FILES' ? grpc.status.FAILED_PRECONDITION : grpc.status.INVALID_ARGUMENT;
-    return new StatusError(code, e.message);
+    return new StatusError(code, `${CA_ERROR_CODES[e.code]}: ${e.message}`);
   }
-  return new StatusError(grpc.status.INTERNAL, `CA internal error: ${(e as Error).message}`);
+  return new StatusError(grpc.status.INTERNAL, `AMBIT_E_CA_INTERNAL: CA internal error: ${(e as Error).message}`);
 }
 
 export function checkTtl(ttl: number): number {
-  if (!Number.isFinite(ttl) || !Number.isInteger(ttl) || ttl < 0) throw new StatusError(grpc.status.INVALID_ARGUMENT, `ttl_seconds must be a whole number of seconds >= 0 (got ${ttl})`);
-  if (ttl > MAX_TTL_S) throw new StatusError(grpc.status.INVALID_ARGUMENT, `requested TTL ${ttl}s is greater than the max allowed TTL ${MAX_TTL_S}s (90 days)`);
+  if (!Number.isFinite(ttl) || !Number.isInteger(ttl) || ttl < 0) throw new StatusError(grpc.status.INVALID_ARGUMENT, `AMBIT_E_CA_BAD_TTL: ttl_seconds must be a whole number of seconds >= 0 (got ${ttl})`);
+  if (ttl > MAX_TTL_S) throw new StatusError(grpc.status.INVALID_ARGUMENT, `AMBIT_E_CA_BAD_TTL: requested TTL ${ttl}s is greater than the max allowed TTL ${MAX_TTL_S}s (90 days)`);
   return ttl === 0 ? DEFAULT_TTL_S : ttl;
 }
 
@@ -59,14 +59,14 @@ export function localAdmin(ca: CertificateAuthority, onChange: () => Promise<voi
       // The key is made here because the caller is outside the mesh (a VM, a test client).
       const keys = await generateKeyPair();
       const csr = await createCsr(identity, keys).catch((e: unknown) => {
-        throw new StatusError(grpc.status.INVALID_ARGUMENT, `cannot make a CSR for '${identity}': ${(e as Error).message}`);
+        throw new StatusError(grpc.status.INVALID_ARGUMENT, `AMBIT_E_CA_BAD_IDENTITY: cannot make a CSR for '${identity}': ${(e as Error).message}`);
       });
       const signed = await ca.sign(csr, identity, ttl);
       // sign() returns leaf, intermediates, then the root bundle last.
       return { cert_chain_pem: signed.chain.slice(0, -1).join(''), key_pem: await exportPrivateKeyPem(keys.privateKey), root_pem: signed.chain[signed.chain.length - 1] ?? ca.rootsPem, serial: signed.serial };
     },
     async revoke(sel) {
-      if (!sel.serial === !sel.identity) throw new StatusError(grpc.status.INVALID_ARGUMENT, 'give exactly one of serial or identity');
+      if (!sel.serial === !sel.identity) throw new StatusError(grpc.status.INVALID_ARGUMENT, 'AMBIT_E_CA_REFUSED: give exactly one of serial or identity');
       const added = await ca.revoke(sel.serial ? { serial: sel.serial } : { identity: sel.identity ?? '' });
       if (added.length > 0) await onChange();
       return { serials: added.map((r) => r.serial), crl_pem: await ca.crlPem() };
@@ -86,7 +86,7 @@ export function addAdminService(server: grpc.Server, deps: AdminServiceDeps): vo
     return (call, callback) => {
       if (!deps.isAdmin(call.metadata)) {
         deps.log(`CaAdmin.${name} refused from ${call.getPeer()}: not an admin token`);
-        callback(new StatusError(grpc.status.UNAUTHENTICATED, 'CaAdmin needs the cluster admin token (authorization: Bearer <admin token from tokens.json>)'));
+        callback(new StatusError(grpc.status.UNAUTHENTICATED, 'AMBIT_E_CA_ADMIN_TOKEN: CaAdmin needs the cluster admin token (authorization: Bearer <admin token from tokens.json>)'));
         return;
       }
       fn(call.request).then(

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSpiffeId } from '../identity/spiffe.js';
+import type { AmbitCode } from '../lib/errors.js';
 import { EC_ALG, certFacts, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, splitPemCerts, toPem, x509 } from '../identity/x509.js';
 
 export const DEFAULT_TTL_S = 24 * 3600;
@@ -18,6 +19,15 @@ export class CaError extends Error {
     super(message);
   }
 }
+
+/** The stable code users see for each CaError (docs/errors.md). */
+export const CA_ERROR_CODES: Record<CaError['code'], AmbitCode> = {
+  BAD_CSR: 'AMBIT_E_CA_BAD_CSR',
+  BAD_TTL: 'AMBIT_E_CA_BAD_TTL',
+  BAD_IDENTITY: 'AMBIT_E_CA_BAD_IDENTITY',
+  CA_FILES: 'AMBIT_E_CA_FILES',
+  NOT_FOUND: 'AMBIT_E_CA_NOT_FOUND',
+};
 
 export interface IssuedRecord {
   serial: string;

@@ -12,6 +12,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AmbitError } from '../lib/errors.js';
 
 export const NODE_TOKEN_ISSUER = 'ambit-ca';
 export const NODE_TOKEN_AUDIENCE = 'istio-ca';
@@ -56,7 +57,7 @@ function loadOrCreateKey(file: string): KeyObject {
   try {
     return createPrivateKey(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`node token key ${file} is unreadable or not a PEM private key (${(e as Error).message}); remove it and run ambit cluster up again to make a new one (old node tokens stop working)`);
+    throw new AmbitError('AMBIT_E_CA_FILES', `node token key ${file} is unreadable or not a PEM private key (${(e as Error).message}); remove it and run ambit cluster up again to make a new one (old node tokens stop working)`);
   }
 }
 

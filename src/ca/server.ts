@@ -11,6 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_CLUSTER_ID } from '../identity/cluster-id.js';
 import { parseSpiffeId, type SpiffeId } from '../identity/spiffe.js';
+import { AmbitError, type AmbitCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Counter, MetricsRegistry } from '../lib/metrics.js';
 import { addAdminService } from './admin-service.js';
@@ -29,6 +30,17 @@ const MAX_CSR_BYTES = 64 * 1024;
 const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
 
 export type RefusalReason = 'unauthenticated' | 'unknown_cluster' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'bad_csr' | 'bad_ttl';
+
+/** The stable code that starts each refusal's details (the gRPC status stays Istio's). */
+const REFUSAL_CODES: Record<RefusalReason, AmbitCode> = {
+  unauthenticated: 'AMBIT_E_CA_UNAUTHENTICATED',
+  unknown_cluster: 'AMBIT_E_CA_UNKNOWN_CLUSTER',
+  no_impersonation: 'AMBIT_E_CA_NO_IMPERSONATION',
+  bad_identity: 'AMBIT_E_CA_BAD_IDENTITY',
+  not_on_node: 'AMBIT_E_CA_NOT_ON_NODE',
+  bad_csr: 'AMBIT_E_CA_BAD_CSR',
+  bad_ttl: 'AMBIT_E_CA_BAD_TTL',
+};
 
 /** A refused request: gRPC status, a metrics reason, and a message saying what to do. */
 class Refusal extends Error {
@@ -142,7 +154,7 @@ export class CaServer {
     const creds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certChain), private_key: Buffer.from(tls.key) }], false);
     const host = opts.host ?? '127.0.0.1';
     s.#port = await new Promise<number>((resolve, reject) => {
-      s.#server.bindAsync(`${host}:${opts.port}`, creds, (err, port) => (err ? reject(new Error(`CA server cannot listen on ${host}:${opts.port}: ${err.message} (pick another CA port)`)) : resolve(port)));
+      s.#server.bindAsync(`${host}:${opts.port}`, creds, (err, port) => (err ? reject(new AmbitError('AMBIT_E_PORT_IN_USE', `CA server cannot listen on ${host}:${opts.port}: ${err.message} (pick another CA port)`)) : resolve(port)));
     }).catch((e: unknown) => {
       opts.pods.stop();
       throw e;
@@ -240,10 +252,10 @@ export class CaServer {
       if (e.reason === 'unauthenticated' || e.reason === 'unknown_cluster') metrics.authnFailure.inc();
       if (e.reason === 'bad_csr') metrics.csrParsingErr.inc();
       log(`ca: refused ${identity} to node ${node} at ${call.getPeer()} (${e.reason}): ${e.message}`);
-      return { code: e.status, details: e.message };
+      return { code: e.status, details: `${REFUSAL_CODES[e.reason]}: ${e.message}` };
     }
     metrics.signErr.inc();
     log(`ca: internal error signing ${identity} for node ${node}: ${(e as Error).stack ?? String(e)}`);
-    return { code: grpc.status.INTERNAL, details: 'the CA failed to sign the request; see the control-plane log' };
+    return { code: grpc.status.INTERNAL, details: 'AMBIT_E_CA_INTERNAL: the CA failed to sign the request; see the control-plane log' };
   }
 }

@@ -1,10 +1,13 @@
 // What a command declares about itself (name, arguments, flags) and the help text generated
 // from it. The same flag objects go to node:util parseArgs, so help cannot drift from parsing.
 // Pure, and light to load: help must not wait for the commands' code.
+import { AmbitError } from '../lib/errors.js';
 
 /** Wrong arguments: main prints the message, then the command's usage, and exits 2. */
-export class UsageError extends Error {
-  readonly code = 'USAGE';
+export class UsageError extends AmbitError {
+  constructor(message: string) {
+    super('AMBIT_E_USAGE', message);
+  }
 }
 
 /** A parseArgs option plus what help prints for it. */

@@ -1,7 +1,9 @@
 // `ambit` command dispatch through the command table. Commands return exit codes; errors print
-// one clear line (usage errors add the command's usage and exit 2); --help/-h anywhere before
-// `--` prints the named command's help to stdout and exits 0.
-import { KubeApiError, ConnectionError } from '../kube/kube-client.js';
+// one clear line with their stable code and a hint (usage errors add the command's usage and
+// exit 2; docs/errors.md lists the codes); only a bug prints a stack. --help/-h anywhere
+// before `--` prints the named command's help to stdout and exits 0.
+import { KubeApiError } from '../kube/kube-client.js';
+import { formatError } from './error-output.js';
 import { helpOf, overview, resolve, subcommandsOf, version } from './command-table.js';
 import { UsageError } from './help.js';
 import { ConfigError } from '../lib/config.js';
@@ -63,13 +65,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(ctx, rest);
   } catch (e) {
-    const x = e as Error & { code?: unknown };
-    // A daemon's config error names the bad value; the command's help replaces the loader's usage line.
-    if (e instanceof ConfigError) err(`error: ${x.message.split('\nusage:')[0]}\n\n${helpOf(command)}`);
+    const x = e as Error;
+    // Usage errors keep `error: ` (the usage that follows is the hint). A daemon's config error
+    // names the bad value; the command's help replaces the loader's usage line.
+    if (e instanceof ConfigError && e.code !== 'AMBIT_E_USAGE') err(`error [${e.code}]: ${x.message.split('\nusage:')[0]}\n\n${helpOf(command)}`);
+    else if (e instanceof ConfigError) err(`error: ${x.message.split('\nusage:')[0]}\n\n${helpOf(command)}`);
     else if (isUsageError(e)) err(`error: ${x.message}\n\n${helpOf(command)}`);
-    else if (e instanceof KubeApiError) err(`Error from server (${e.reason}): ${e.message}\n`);
-    else if (e instanceof ConnectionError || typeof x.code === 'string') err(`error: ${x.message}\n`);
-    else err(`error: ${x.stack ?? x.message}\n`);
+    else if (e instanceof KubeApiError) err(`Error from server (${e.reason}): ${e.message}\n`); // kubectl's form
+    else err(formatError(e));
     return isUsageError(e) || e instanceof ConfigError ? 2 : 1;
   }
 }

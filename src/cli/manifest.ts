@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { AmbitError, type AmbitCode } from '../lib/errors.js';
 import type { KubeObject } from '../model/core/types.js';
 import { validateObject } from '../model/core/validate.js';
 
@@ -13,8 +14,10 @@ export interface ManifestDoc {
   obj: KubeObject;
 }
 
-export class ManifestError extends Error {
-  readonly code = 'MANIFEST';
+export class ManifestError extends AmbitError {
+  constructor(message: string, code: Extract<AmbitCode, `AMBIT_E_MANIFEST_${string}`> = 'AMBIT_E_MANIFEST_INVALID') {
+    super(code, message);
+  }
 }
 
 /** FILE, DIR (its *.yaml|*.yml|*.json, sorted) or '-' for stdin. */
@@ -24,7 +27,7 @@ export function listFiles(target: string): string[] {
   try {
     st = fs.statSync(target);
   } catch {
-    throw new ManifestError(`${target}: no such file or directory`);
+    throw new ManifestError(`${target}: no such file or directory`, 'AMBIT_E_MANIFEST_NOT_FOUND');
   }
   if (!st.isDirectory()) return [target];
   return fs

@@ -3,6 +3,7 @@
 // Kubernetes API server is a matter of baseUrl and token.
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { AmbitError } from '../lib/errors.js';
 import { apiVersionOf, type KindInfo } from '../model/core/kinds.js';
 import type { KubeObject } from '../model/core/types.js';
 
@@ -28,8 +29,10 @@ export class KubeApiError extends Error {
   }
 }
 
-export class ConnectionError extends Error {
-  readonly code = 'API_UNREACHABLE';
+export class ConnectionError extends AmbitError {
+  constructor(message: string) {
+    super('AMBIT_E_API_UNREACHABLE', message);
+  }
 }
 
 export interface ListResult {

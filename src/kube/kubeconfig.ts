@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { AmbitError } from '../lib/errors.js';
 import type { ClientConfig } from './kube-client.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -28,8 +29,10 @@ interface KubeconfigDoc {
 }
 
 /** Thrown when a kubeconfig or the in-cluster files cannot give a usable client config. */
-export class KubeconfigError extends Error {
-  readonly code = 'KUBECONFIG';
+export class KubeconfigError extends AmbitError {
+  constructor(message: string) {
+    super('AMBIT_E_KUBECONFIG', message);
+  }
 }
 
 /**

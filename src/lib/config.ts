@@ -2,11 +2,14 @@
 // config in a pure function and refuses to start on a bad value, naming it and what it wants.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from './duration.js';
+import { AmbitError, type AmbitCode } from './errors.js';
 import { parseLogLevel, type LogLevel } from './log.js';
 
 /** A flag or environment value a binary cannot start with; the message names the value. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG';
+export class ConfigError extends AmbitError {
+  constructor(message: string, code: Extract<AmbitCode, 'AMBIT_E_CONFIG_INVALID' | 'AMBIT_E_USAGE'> = 'AMBIT_E_CONFIG_INVALID') {
+    super(code, message);
+  }
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -83,6 +86,6 @@ export function parseFlags<N extends string>(argv: readonly string[], names: rea
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Partial<Record<N, string>>;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\nusage: ${usage}`);
+    throw new ConfigError(`${(e as Error).message}\nusage: ${usage}`, 'AMBIT_E_USAGE');
   }
 }

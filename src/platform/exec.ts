@@ -1,10 +1,10 @@
 // Running host tools (ip, nft, ...) with errors that say what failed and how to fix it.
 import { spawn, spawnSync } from 'node:child_process';
+import { AmbitError } from '../lib/errors.js';
 
-export class CommandError extends Error {
-  readonly code = 'COMMAND_FAILED';
+export class CommandError extends AmbitError {
   constructor(readonly argv: string[], readonly status: number | null, readonly stderr: string) {
-    super(`command failed (exit ${status}): ${argv.join(' ')}${stderr ? `\n  ${stderr.trim()}` : ''}`);
+    super('AMBIT_E_COMMAND_FAILED', `command failed (exit ${status}): ${argv.join(' ')}${stderr ? `\n  ${stderr.trim()}` : ''}`);
   }
 }
 
@@ -51,11 +51,10 @@ const TOOL_PACKAGES: Record<string, string> = {
   hey: 'hey',
 };
 
-export class MissingToolError extends Error {
-  readonly code = 'MISSING_TOOL';
+export class MissingToolError extends AmbitError {
   constructor(readonly tool: string) {
     const pkg = TOOL_PACKAGES[tool] ?? tool;
-    super(`'${tool}' is not installed. Fix: apt-get install -y ${pkg}`);
+    super('AMBIT_E_MISSING_TOOL', `'${tool}' is not installed. Fix: apt-get install -y ${pkg}`);
   }
 }
 
@@ -73,9 +72,8 @@ export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-export class NotRootError extends Error {
-  readonly code = 'NOT_ROOT';
+export class NotRootError extends AmbitError {
   constructor(what: string) {
-    super(`${what} needs root (it creates network namespaces, veth links and nftables rules). Run it as root, e.g. sudo ambit ...`);
+    super('AMBIT_E_NOT_ROOT', `${what} needs root (it creates network namespaces, veth links and nftables rules). Run it as root, e.g. sudo ambit ...`);
   }
 }

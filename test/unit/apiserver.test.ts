@@ -193,6 +193,8 @@ describe('API server on a real control plane', () => {
       const st = r.json as StatusBody;
       assert.deepEqual([st.kind, st.reason, st.code, st.details?.name], ['Status', 'AlreadyExists', 409, 'dup']);
       assert.match(st.message, /namespaces "dup" already exists/);
+      // Our stable code rides in the existing details; the message stays Kubernetes' own.
+      assert.equal((st.details as { ambitCode?: string } | undefined)?.ambitCode, 'AMBIT_E_API_ALREADY_EXISTS');
     } finally {
       await deleteNamespace('dup');
     }

@@ -175,6 +175,7 @@ describe('CA server', () => {
       const r = await createCertificate(token, { csr, identity: CLIENT_ID });
       assert.equal(r.err?.code, grpc.status.UNAUTHENTICATED, `token ${String(token).slice(0, 20)}: ${r.err?.details}`);
       assert.match(r.err!.details, msg);
+      assert.match(r.err!.details, /^AMBIT_E_CA_UNAUTHENTICATED: /);
     }
   });
 
@@ -201,6 +202,7 @@ describe('CA server', () => {
       const r = await createCertificate(node1Token, { identity: CLIENT_ID, ...req });
       assert.equal(r.err?.code, grpc.status.INVALID_ARGUMENT, `${what}: ${r.err?.code} ${r.err?.details}`);
       assert.match(r.err!.details, msg, what);
+      assert.match(r.err!.details, /^AMBIT_E_CA_BAD_(CSR|TTL|IDENTITY): /, what);
     }
     // Still serving.
     const ok = await createCertificate(node1Token, { csr: good, identity: CLIENT_ID });

@@ -197,7 +197,7 @@ describe('Wal: restart, torn tails and corruption', () => {
 
     assert.throws(
       () => new Store(new Wal(dir)),
-      (e: unknown) => e instanceof CorruptStoreError && e.code === 'STORE_CORRUPT' && e.message.includes(`damaged record at byte ${offset}`) && e.message.includes('refusing to guess'),
+      (e: unknown) => e instanceof CorruptStoreError && e.code === 'AMBIT_E_STORE_CORRUPT' && e.message.includes(`damaged record at byte ${offset}`) && e.message.includes('refusing to guess'),
     );
     assert.equal(fs.readFileSync(logPath(dir), 'utf8'), damaged, 'no data is thrown away when the damage is not at the tail');
   });

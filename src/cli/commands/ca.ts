@@ -9,8 +9,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { TokenEntry } from '../../local/apiserver/auth.js';
 import { CaAdminClient } from '../../ca/admin-client.js';
 import type { StatusResponse } from '../../ca/admin-proto.js';
-import { localAdmin, toWireStatus, type CaAdminOps } from '../../ca/admin-service.js';
-import { CertificateAuthority } from '../../ca/authority.js';
+import { localAdmin, StatusError, toWireStatus, type CaAdminOps } from '../../ca/admin-service.js';
+import { CA_ERROR_CODES, CaError, CertificateAuthority } from '../../ca/authority.js';
+import { AmbitError, codeInMessage, type AmbitCode } from '../../lib/errors.js';
 import { caTrustDomain, readCaConfig, writeCaConfig } from '../../ca/ca-config.js';
 import { DEFAULT_CLUSTER, pidAlive, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
 import { clusterPaths } from '../../local/cluster/paths.js';
@@ -21,9 +22,21 @@ import { UsageError } from '../context.js';
 import type { Flags } from '../help.js';
 import { CA_FLAGS, type CaSub } from '../specs.js';
 
-/** Errors with a string code are printed by main as one `error:` line. */
-export class CaCliError extends Error {
-  readonly code = 'CA';
+/** An `ambit ca` failure: main prints it as one `error [CODE]:` line. */
+export class CaCliError extends AmbitError {
+  constructor(message: string, code: AmbitCode = 'AMBIT_E_CA_REFUSED') {
+    super(code, message);
+  }
+}
+
+/** The CA's own errors (offline, on the files) as CLI errors with their codes; anything else is rethrown. */
+function asCliError(e: unknown): never {
+  if (e instanceof CaError) throw new CaCliError(e.message, CA_ERROR_CODES[e.code]);
+  if (e instanceof StatusError) {
+    const code = codeInMessage(e.details);
+    throw new CaCliError(code ? e.details.slice(code.length + 2) : e.details, code ?? 'AMBIT_E_CA_REFUSED');
+  }
+  throw e;
 }
 
 /** The CA's directory (ClusterPaths gains `ca` with the CA server change; same location). */
@@ -43,23 +56,30 @@ export async function openBackend(cluster: string, note: (s: string) => void): P
   const caDir = caDirOf(cluster);
   const info = readClusterInfo(cluster) as (ClusterInfo & { caPort?: number }) | undefined;
   if (info && pidAlive(info.pids.controlPlane)) {
-    if (!info.caPort) throw new CaCliError(`cluster '${cluster}' is running but ${clusterPaths(cluster).clusterFile} has no caPort: its control plane does not serve the CA. Restart it with: ambit${flagFor(cluster)} cluster restart control-plane`);
+    if (!info.caPort) throw new CaCliError(`cluster '${cluster}' is running but ${clusterPaths(cluster).clusterFile} has no caPort: its control plane does not serve the CA. Restart it with: ambit${flagFor(cluster)} cluster restart control-plane`, 'AMBIT_E_CA_UNREACHABLE');
     const rootsFile = path.join(caDir, 'roots.pem');
-    if (!fs.existsSync(rootsFile)) throw new CaCliError(`cluster '${cluster}' is running but ${rootsFile} is missing, so the CA server cannot be verified. Restart the control plane: ambit${flagFor(cluster)} cluster restart control-plane`);
+    if (!fs.existsSync(rootsFile)) throw new CaCliError(`cluster '${cluster}' is running but ${rootsFile} is missing, so the CA server cannot be verified. Restart the control plane: ambit${flagFor(cluster)} cluster restart control-plane`, 'AMBIT_E_CA_UNREACHABLE');
     const tokens = JSON.parse(fs.readFileSync(clusterPaths(cluster).tokens, 'utf8')) as TokenEntry[];
     const admin = tokens.find((t) => t.role === 'admin');
-    if (!admin) throw new CaCliError(`no admin token in ${clusterPaths(cluster).tokens}`);
+    if (!admin) throw new CaCliError(`no admin token in ${clusterPaths(cluster).tokens}`, 'AMBIT_E_CLUSTER_STATE');
     const address = `127.0.0.1:${info.caPort}`;
     const client = new CaAdminClient({ address, rootsPem: fs.readFileSync(rootsFile, 'utf8'), token: admin.token });
     return { ops: wrapGrpcErrors(client, address, cluster), where: `CaAdmin API on ${address}`, close: () => client.close() };
   }
   if (!fs.existsSync(path.join(caDir, 'roots.pem'))) {
-    throw new CaCliError(`cluster '${cluster}' has no CA yet (nothing in ${caDir}). Create one with: ambit${flagFor(cluster)} ca init [--trust-domain TD] [--plugin DIR], or start the cluster (ambit cluster up${cluster === DEFAULT_CLUSTER ? '' : ` --name ${cluster}`}), which makes a self-signed one`);
+    throw new CaCliError(`cluster '${cluster}' has no CA yet (nothing in ${caDir}). Create one with: ambit${flagFor(cluster)} ca init [--trust-domain TD] [--plugin DIR], or start the cluster (ambit cluster up${cluster === DEFAULT_CLUSTER ? '' : ` --name ${cluster}`}), which makes a self-signed one`, 'AMBIT_E_CA_MISSING');
   }
   // Offline: the control plane is not running, so nobody else writes these files now.
-  const ca = await CertificateAuthority.open(caDir, { trustDomain: caTrustDomain(caDir) });
+  const ca = await CertificateAuthority.open(caDir, { trustDomain: caTrustDomain(caDir) }).catch(asCliError);
+  const local = localAdmin(ca, async () => undefined);
   note(`cluster '${cluster}' is not running: working on the CA files in ${caDir} directly (the control plane publishes roots and CRL when it starts)\n`);
-  return { ops: localAdmin(ca, async () => undefined), where: `offline, ${caDir}`, close: () => undefined };
+  const ops: CaAdminOps = {
+    status: () => local.status().catch(asCliError),
+    issue: (id, ttl) => local.issue(id, ttl).catch(asCliError),
+    revoke: (sel) => local.revoke(sel).catch(asCliError),
+    rotateRoot: () => local.rotateRoot().catch(asCliError),
+  };
+  return { ops, where: `offline, ${caDir}`, close: () => undefined };
 }
 
 /** Turns gRPC status errors into one line that says what to do. */
@@ -68,10 +88,11 @@ function wrapGrpcErrors(client: CaAdminClient, address: string, cluster: string)
     const se = e as grpc.ServiceError;
     if (typeof se.code !== 'number') throw e;
     if (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.DEADLINE_EXCEEDED) {
-      throw new CaCliError(`cannot reach the CA on ${address} (${se.details}). Check: ambit${flagFor(cluster)} cluster status; restart it with: ambit${flagFor(cluster)} cluster restart control-plane`);
+      throw new CaCliError(`cannot reach the CA on ${address} (${se.details}). Check: ambit${flagFor(cluster)} cluster status; restart it with: ambit${flagFor(cluster)} cluster restart control-plane`, 'AMBIT_E_CA_UNREACHABLE');
     }
-    if (se.code === grpc.status.UNAUTHENTICATED) throw new CaCliError(`the CA refused the admin token (${se.details}); ${clusterPaths(cluster).tokens} may be from another cluster run`);
-    throw new CaCliError(`CA: ${se.details} (${grpc.status[se.code]})`);
+    if (se.code === grpc.status.UNAUTHENTICATED) throw new CaCliError(`the CA refused the admin token (${se.details}); ${clusterPaths(cluster).tokens} may be from another cluster run`, 'AMBIT_E_CA_ADMIN_TOKEN');
+    const code = codeInMessage(se.details);
+    throw new CaCliError(`CA: ${code ? se.details.slice(code.length + 2) : se.details} (${grpc.status[se.code]})`, code ?? 'AMBIT_E_CA_REFUSED');
   };
   return {
     status: () => client.status().catch(explain),
@@ -113,6 +134,7 @@ async function init(ctx: Ctx, trustDomain: string, pluginDir: string | undefined
     const what = cfg ? ` (${cfg.mode}, trust domain ${cfg.trustDomain})` : '';
     throw new CaCliError(
       `a CA already exists in ${caDir}${what}. Keep it (see: ambit${flagFor(ctx.cluster)} ca status), or start over — every certificate it issued stops being trusted — with: ambit${flagFor(ctx.cluster)} cluster down; rm -rf ${caDir}; then ambit ca init again`,
+      'AMBIT_E_CA_EXISTS',
     );
   }
   if (pluginDir && !fs.existsSync(pluginDir)) throw new UsageError(`--plugin ${pluginDir}: no such directory (expected Istio cacerts files: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)`);
@@ -121,7 +143,7 @@ async function init(ctx: Ctx, trustDomain: string, pluginDir: string | undefined
     ca = await CertificateAuthority.open(caDir, { trustDomain, ...(pluginDir ? { pluginDir: path.resolve(pluginDir) } : {}) });
   } catch (e) {
     fs.rmSync(caDir, { recursive: true, force: true }); // a half-made CA would block the next try
-    throw e;
+    asCliError(e);
   }
   writeCaConfig(caDir, { trustDomain, mode: ca.mode, createdAt: new Date().toISOString() });
   await ca.writeCrl();

@@ -9,7 +9,7 @@ import type { TokenEntry } from '../../local/apiserver/auth.js';
 import { nodeTokenKeyPath } from '../../ca/node-auth.js';
 import { KubeClient } from '../../kube/kube-client.js';
 import { nodeFabricIP, nodeIndex, nodeNetns } from '../../local/cluster/addressing.js';
-import { readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { ClusterError, DEFAULT_CLUSTER, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
 import { NetnsPodRuntime } from '../../local/cluster/net/netns-runtime.js';
 import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath, type ClusterPaths } from '../../local/cluster/paths.js';
 import { readTokens, startControlPlane, type LocalMeshConfig } from '../../local/control-plane.js';
@@ -55,6 +55,10 @@ export async function controlPlaneCommand(args: string[], env: NodeJS.ProcessEnv
   return shutdown(log, 4000, () => cp.close());
 }
 
+/** A daemon started for a cluster that is not up (ambit cluster up starts them itself). */
+const noClusterState = (cluster: string, paths: ClusterPaths): ClusterError =>
+  new ClusterError(`no cluster state in ${paths.clusterFile}`, 'AMBIT_E_CLUSTER_NOT_RUNNING', `start the cluster with: ambit cluster up${cluster === DEFAULT_CLUSTER ? '' : ` --name ${cluster}`} (it starts this daemon), or pass the --cluster (and AMBIT_STATE_DIR) it runs under`);
+
 export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const cfg = loadNodeAgentConfig(args, env);
   if (cfg instanceof Error) throw cfg;
@@ -62,9 +66,9 @@ export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): 
   const { cluster, node } = cfg;
   const paths = clusterPaths(cluster, cfg.stateDir);
   const info = readClusterInfo(cluster, cfg.stateDir);
-  if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
+  if (!info) throw noClusterState(cluster, paths);
   const entry = readTokens(paths.tokens).find((t) => t.role === 'node' && t.node === node);
-  if (!entry) throw new Error(`no credential for ${node} in ${paths.tokens}`);
+  if (!entry) throw new ClusterError(`no credential for ${node} in ${paths.tokens}`, 'AMBIT_E_CLUSTER_STATE');
   const log = logger(`node-agent/${node}`);
   const idx = nodeIndex(node);
   // The enrollment socket exists before any pod starts, so no pod misses capture.
@@ -96,8 +100,8 @@ export async function nodeTunnelCommand(args: string[], env: NodeJS.ProcessEnv):
   const { node } = cfg;
   const paths = clusterPaths(cfg.cluster, cfg.stateDir);
   const info = readClusterInfo(cfg.cluster, cfg.stateDir);
-  if (!info) throw new Error(`no cluster state in ${paths.clusterFile}`);
-  if (info.caPort === undefined && cfg.xdsAddress === undefined) throw new Error(`cluster '${cfg.cluster}' has no mesh CA port in ${paths.clusterFile}; recreate it with ambit cluster up (or set XDS_ADDRESS)`);
+  if (!info) throw noClusterState(cfg.cluster, paths);
+  if (info.caPort === undefined && cfg.xdsAddress === undefined) throw new ClusterError(`cluster '${cfg.cluster}' has no mesh CA port in ${paths.clusterFile}; recreate it with ambit cluster up (or set XDS_ADDRESS)`, 'AMBIT_E_CLUSTER_STATE');
   const log = logger(`node-tunnel/${node}`);
   const xdsAddress = cfg.xdsAddress ?? `127.0.0.1:${info.caPort}`;
   const daemon = startNodeTunnelDaemon({

@@ -7,6 +7,7 @@ import { startMeshControlPlane, type MeshControlPlaneConfig } from '../../contro
 import { logger, setLogLevel } from '../../lib/log.js';
 import { shutdown, untilSignal } from './daemon-lifecycle.js';
 import { loadMeshControlPlaneConfig, type MeshControlPlaneSettings } from './mesh-control-plane-config.js';
+import { AmbitError } from '../../lib/errors.js';
 
 /** Reads the files the settings point at (kubeconfig or service account, admin tokens). */
 export function resolveMeshControlPlaneConfig(s: MeshControlPlaneSettings): MeshControlPlaneConfig {
@@ -17,7 +18,7 @@ export function resolveMeshControlPlaneConfig(s: MeshControlPlaneSettings): Mesh
     try {
       text = fs.readFileSync(adminTokenFile, 'utf8');
     } catch (e) {
-      throw new Error(`cannot read the admin token file ${adminTokenFile}: ${(e as Error).message}`);
+      throw new AmbitError('AMBIT_E_CONFIG_INVALID', `cannot read the admin token file ${adminTokenFile}: ${(e as Error).message}`);
     }
     adminTokens = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   }

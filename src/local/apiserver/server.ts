@@ -10,6 +10,7 @@ import type { Deployment, KubeObject, Pod } from '../../model/core/types.js';
 import { authorize, authorizePodStatusMetadata, type Authenticator, type User } from './auth.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { ApiError } from './errors.js';
+import { AmbitError } from '../../lib/errors.js';
 import { applyPatch } from './patch.js';
 import { servedAs, type Registry } from './registry.js';
 import { meshWarnings, warningText } from '../../model/mesh/warnings.js';
@@ -52,7 +53,7 @@ export class ApiServer {
     const host = this.opts.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(e.code === 'EADDRINUSE' ? new Error(`port ${this.opts.port} on ${host} is already in use; stop what holds it or pick another with --api-port`) : e),
+        reject(e.code === 'EADDRINUSE' ? new AmbitError('AMBIT_E_PORT_IN_USE', `port ${this.opts.port} on ${host} is already in use; stop what holds it or pick another with --api-port`) : e),
       );
       this.#server.listen(this.opts.port, host, () => resolve());
     });

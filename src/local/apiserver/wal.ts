@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { AmbitError } from '../../lib/errors.js';
 import { RENAMED_KIND_KEYS } from '../../model/core/kinds.js';
 import type { KubeObject } from '../../model/core/types.js';
 
@@ -34,8 +35,10 @@ export interface Loaded {
   truncatedBytes: number;
 }
 
-export class CorruptStoreError extends Error {
-  readonly code = 'STORE_CORRUPT';
+export class CorruptStoreError extends AmbitError {
+  constructor(message: string) {
+    super('AMBIT_E_STORE_CORRUPT', message);
+  }
 }
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenEntry } from '../apiserver/auth.js';
 import { KubeClient } from '../../kube/kube-client.js';
+import { AmbitError, type AmbitCode } from '../../lib/errors.js';
 import { K } from '../controllers/kinds.js';
 import { apiCertPaths, createApiCerts } from './api-certs.js';
 import { isRoot, NotRootError, requireTools } from '../../platform/exec.js';
@@ -49,8 +50,11 @@ export const DEFAULT_TUNNEL_PORTS = { admin: 15000, stats: 15020, readiness: 150
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ambit.js');
 
-export class ClusterError extends Error {
-  readonly code = 'CLUSTER';
+/** A cluster lifecycle failure the user can act on; the code says which (docs/errors.md). */
+export class ClusterError extends AmbitError {
+  constructor(message: string, code: AmbitCode = 'AMBIT_E_CLUSTER_START_FAILED', hint?: string) {
+    super(code, message, hint === undefined ? {} : { hint });
+  }
 }
 
 export function readClusterInfo(name: string, root?: string): ClusterInfo | undefined {
@@ -81,10 +85,10 @@ export function pidAlive(pid: number): boolean {
 /** A client with the cluster's admin credentials, or a ClusterError saying what to do. */
 export function adminClient(name: string): KubeClient {
   const info = readClusterInfo(name);
-  if (!info) throw new ClusterError(`cluster '${name}' is not running (no ${clusterPaths(name).clusterFile}). Start it with: ambit cluster up${name === DEFAULT_CLUSTER ? '' : ` --name ${name}`}`);
+  if (!info) throw new ClusterError(`cluster '${name}' is not running (no ${clusterPaths(name).clusterFile}). Start it with: ambit cluster up${name === DEFAULT_CLUSTER ? '' : ` --name ${name}`}`, 'AMBIT_E_CLUSTER_NOT_RUNNING');
   const tokens = JSON.parse(fs.readFileSync(clusterPaths(name).tokens, 'utf8')) as TokenEntry[];
   const admin = tokens.find((t) => t.role === 'admin');
-  if (!admin) throw new ClusterError(`no admin token in ${clusterPaths(name).tokens}`);
+  if (!admin) throw new ClusterError(`no admin token in ${clusterPaths(name).tokens}`, 'AMBIT_E_CLUSTER_STATE');
   const ca = fs.readFileSync(apiCertPaths(clusterPaths(name).root).caCert, 'utf8');
   return new KubeClient({ baseUrl: `https://127.0.0.1:${info.apiPort}`, token: admin.token, ca });
 }
@@ -99,11 +103,11 @@ async function portFree(port: number): Promise<boolean> {
 
 async function pickPort(requested: number | undefined): Promise<number> {
   if (requested !== undefined) {
-    if (!(await portFree(requested))) throw new ClusterError(`port ${requested} on 127.0.0.1 is in use; pick another with --api-port`);
+    if (!(await portFree(requested))) throw new ClusterError(`port ${requested} on 127.0.0.1 is in use; pick another with --api-port`, 'AMBIT_E_PORT_IN_USE');
     return requested;
   }
   for (let p = DEFAULT_API_PORT; p < DEFAULT_API_PORT + 50; p++) if (await portFree(p)) return p;
-  throw new ClusterError(`no free port in ${DEFAULT_API_PORT}-${DEFAULT_API_PORT + 49}; pass --api-port`);
+  throw new ClusterError(`no free port in ${DEFAULT_API_PORT}-${DEFAULT_API_PORT + 49}; pass --api-port`, 'AMBIT_E_PORT_IN_USE');
 }
 
 /** First free port from `start` not already `taken` by this cluster (so two clusters coexist). */
@@ -114,7 +118,7 @@ async function firstFreePort(start: number, taken: Set<number>, what: string): P
       return p;
     }
   }
-  throw new ClusterError(`no free port for the ${what} in ${start}-${start + 99} on 127.0.0.1; stop what uses them or remove an old cluster (ambit cluster down)`);
+  throw new ClusterError(`no free port for the ${what} in ${start}-${start + 99} on 127.0.0.1; stop what uses them or remove an old cluster (ambit cluster down)`, 'AMBIT_E_PORT_IN_USE');
 }
 
 /**
@@ -130,9 +134,9 @@ function chooseTrustDomain(paths: ClusterPaths, requested: string | undefined): 
   }
   const td = requested ?? existing ?? DEFAULT_TRUST_DOMAIN;
   const bad = validateTrustDomain(td);
-  if (bad) throw new ClusterError(`--trust-domain: ${bad}`);
+  if (bad) throw new ClusterError(`--trust-domain: ${bad}`, 'AMBIT_E_CLUSTER_OPTION');
   if (existing && existing !== td) {
-    throw new ClusterError(`the CA in ${paths.ca} is for trust domain '${existing}', not '${td}'. Run cluster up with --trust-domain ${existing}, or remove that CA (rm -rf ${paths.ca}) to make a new one`);
+    throw new ClusterError(`the CA in ${paths.ca} is for trust domain '${existing}', not '${td}'. Run cluster up with --trust-domain ${existing}, or remove that CA (rm -rf ${paths.ca}) to make a new one`, 'AMBIT_E_TRUST_DOMAIN_MISMATCH');
   }
   return td;
 }
@@ -216,17 +220,17 @@ export interface UpOptions {
 
 export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
   const bad = validateClusterName(opts.name);
-  if (bad) throw new ClusterError(bad);
+  if (bad) throw new ClusterError(bad, 'AMBIT_E_CLUSTER_OPTION');
   if (!isRoot()) throw new NotRootError('ambit cluster up');
   requireTools(['ip', 'nft', 'curl', 'bash', 'timeout', 'openssl']);
-  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) throw new ClusterError(`--nodes must be 1-${MAX_NODES}`);
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) throw new ClusterError(`--nodes must be 1-${MAX_NODES}`, 'AMBIT_E_CLUSTER_OPTION');
   const existing = readClusterInfo(opts.name);
   if (existing && pidAlive(existing.pids.controlPlane)) {
-    throw new ClusterError(`cluster '${opts.name}' is already up (API on 127.0.0.1:${existing.apiPort}). Use it, or remove it with: ambit cluster down${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
+    throw new ClusterError(`cluster '${opts.name}' is already up (API on 127.0.0.1:${existing.apiPort}). Use it, or remove it with: ambit cluster down${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`, 'AMBIT_E_CLUSTER_EXISTS');
   }
   const left = findLeftovers(opts.name);
   if (!isEmpty(left)) {
-    throw new ClusterError(`leftovers of an earlier cluster '${opts.name}' exist (${left.netns.length} namespaces, ${left.pids.length} processes). Remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
+    throw new ClusterError(`leftovers of an earlier cluster '${opts.name}' exist (${left.netns.length} namespaces, ${left.pids.length} processes). Remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`, 'AMBIT_E_CLUSTER_LEFTOVERS');
   }
   const paths = clusterPaths(opts.name);
   const trustDomain = chooseTrustDomain(paths, opts.trustDomain);
@@ -276,7 +280,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
       }, 20_000, cpLog);
       await waitFor('the CA', async () => caTaken() || !(await portFree(caPort)), 20_000, cpLog);
       if (!caTaken()) break;
-      if (attempt >= 3) throw new ClusterError(`the CA port ${caPort} was taken by another process ${attempt} times in a row; see ${cpLog}`);
+      if (attempt >= 3) throw new ClusterError(`the CA port ${caPort} was taken by another process ${attempt} times in a row; see ${cpLog}`, 'AMBIT_E_PORT_IN_USE');
       caPort = await firstFreePort(caPort + 1, taken, 'CA');
       info.caPort = caPort;
       opts.progress(`the CA port was taken meanwhile by another process; retrying on ${caPort}`);
@@ -308,7 +312,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
 export async function restartControlPlane(name: string, progress: (m: string) => void): Promise<ClusterInfo> {
   if (!isRoot()) throw new NotRootError('ambit cluster restart');
   const info = readClusterInfo(name);
-  if (!info) throw new ClusterError(`cluster '${name}' is not running; start it with: ambit cluster up`);
+  if (!info) throw new ClusterError(`cluster '${name}' is not running; start it with: ambit cluster up`, 'AMBIT_E_CLUSTER_NOT_RUNNING');
   const paths = clusterPaths(name);
   progress(`stopping control plane (pid ${info.pids.controlPlane})`);
   await stopPid(info.pids.controlPlane, 5000);
@@ -361,8 +365,8 @@ export async function clusterDown(opts: DownOptions): Promise<void> {
   const paths = clusterPaths(opts.name);
   if (!info && !opts.force) {
     const left = findLeftovers(opts.name);
-    if (isEmpty(left)) throw new ClusterError(`cluster '${opts.name}' is not running; nothing to remove`);
-    throw new ClusterError(`cluster '${opts.name}' has no state file but leftovers exist; remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`);
+    if (isEmpty(left)) throw new ClusterError(`cluster '${opts.name}' is not running; nothing to remove`, 'AMBIT_E_CLUSTER_NOT_RUNNING', 'nothing to do; check the name with ambit cluster status --name NAME');
+    throw new ClusterError(`cluster '${opts.name}' has no state file but leftovers exist; remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`, 'AMBIT_E_CLUSTER_LEFTOVERS');
   }
   if (info) {
     // Node agents first: they stop their pods and remove the pod namespaces.

@@ -21,8 +21,8 @@ const DRAIN_GRACE_MS = 15_000;
 export async function restartTunnel(cluster: string, node: string, progress: (m: string) => void): Promise<TunnelRestartResult> {
   if (!isRoot()) throw new NotRootError('ambit tunnel restart');
   const info = readClusterInfo(cluster);
-  if (!info) throw new ClusterError(`cluster '${cluster}' is not running; start it with: ambit cluster up`);
-  if (!(node in info.pids.nodes)) throw new ClusterError(`no node '${node}' in cluster '${cluster}' (nodes: ${Object.keys(info.pids.nodes).join(', ')})`);
+  if (!info) throw new ClusterError(`cluster '${cluster}' is not running; start it with: ambit cluster up`, 'AMBIT_E_CLUSTER_NOT_RUNNING');
+  if (!(node in info.pids.nodes)) throw new ClusterError(`no node '${node}' in cluster '${cluster}' (nodes: ${Object.keys(info.pids.nodes).join(', ')})`, 'AMBIT_E_NODE_NOT_FOUND');
   const paths = clusterPaths(cluster);
   const oldPid = info.pids.tunnels?.[node] ?? 0;
   const logFile = path.join(paths.logs, `${node}-tunnel.log`);

@@ -3,6 +3,7 @@
 // host namespace, so clusters with different names coexist on the same addresses.
 import { MAX_NODES, SERVICE_CIDR, clusterPrefix, fabricBridgeIP, fabricNetns, nodeFabricIP, nodeIndex, nodeName, nodeNetns, podCIDR, podGateway, validateClusterName } from '../addressing.js';
 import { NotRootError, isRoot, requireTools } from '../../../platform/exec.js';
+import { AmbitError } from '../../../lib/errors.js';
 import { type Leftovers, findLeftovers, removeLeftovers } from './leftovers.js';
 import { addNetns, execIn, ipBatchIn, listNetns } from './netns.js';
 
@@ -48,7 +49,7 @@ export async function createClusterNetwork(cluster: string, nodeCount: number): 
   }
   if (!isRoot()) throw new NotRootError('creating a cluster network');
   requireTools(['ip']);
-  if (clusterNetworkExists(cluster)) throw new Error(`cluster network '${cluster}' already exists; run ambit cluster down`);
+  if (clusterNetworkExists(cluster)) throw new AmbitError('AMBIT_E_CLUSTER_LEFTOVERS', `cluster network '${cluster}' already exists; run ambit cluster down`);
 
   const nodes = Array.from({ length: nodeCount }, (_, i) => i + 1);
   try {
