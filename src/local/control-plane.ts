@@ -16,6 +16,7 @@ import { SERVICE_CIDR } from './cluster/addressing.js';
 import { DeploymentController } from './controllers/deployment-controller.js';
 import { EndpointsController } from './controllers/endpoints-controller.js';
 import { Scheduler } from './controllers/scheduler.js';
+import { WaypointController } from './controllers/waypoint-controller.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { Logger } from '../lib/log.js';
 import type { XdsServer } from '../control-plane/xds-server.js';
@@ -78,9 +79,9 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
   const baseUrl = `${scheme}://127.0.0.1:${port}`;
   cfg.log(`api server listening on ${baseUrl}`);
   const client = new KubeClient({ baseUrl, token: controllerToken, ...(cfg.tls ? { ca: cfg.tls.ca } : {}) });
-  const controllers = [new Scheduler(client, cfg.log), new DeploymentController(client, cfg.log), new EndpointsController(client, cfg.log)];
+  const controllers = [new Scheduler(client, cfg.log), new DeploymentController(client, cfg.log), new EndpointsController(client, cfg.log), new WaypointController(client, cfg.log)];
   await Promise.all(controllers.map((c) => c.start()));
-  cfg.log('controllers started: scheduler, deployment, endpoints');
+  cfg.log('controllers started: scheduler, deployment, endpoints, waypoint');
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) await c();
