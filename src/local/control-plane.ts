@@ -9,6 +9,7 @@ import { Authenticator, type TokenEntry } from './apiserver/auth.js';
 import { Registry } from './apiserver/registry.js';
 import { ApiServer } from './apiserver/server.js';
 import { ServiceIPAllocator } from './apiserver/service-ips.js';
+import { ServiceAccountTokens } from './apiserver/service-account-tokens.js';
 import { Store } from './apiserver/store.js';
 import { Wal } from './apiserver/wal.js';
 import { KubeClient } from '../kube/kube-client.js';
@@ -73,7 +74,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     { token: controllerToken, user: 'system:controller-manager', role: 'admin' },
     { token: meshToken, user: 'system:serviceaccount:istio-system:istiod', role: 'admin' },
   ]);
-  const api = new ApiServer({ registry, auth, port: cfg.port, log: cfg.log, ...(cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {}) });
+  const api = new ApiServer({ registry, auth, port: cfg.port, log: cfg.log, saTokens: ServiceAccountTokens.open(cfg.dataDir), ...(cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {}) });
   const port = await api.listen();
   const scheme = cfg.tls ? 'https' : 'http';
   const baseUrl = `${scheme}://127.0.0.1:${port}`;
