@@ -19,6 +19,7 @@ import { CaError, type CertificateAuthority } from './authority.js';
 import { loadIstioCaService, stringValue, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
 import { NodeAuthError, type NodeAuthority } from './node-auth.js';
 import type { NodePods } from './node-pods.js';
+import { isNodeToken, TokenReviewError, type TokenReviewer, type WorkloadCaller } from './token-review.js';
 
 export const DEFAULT_CA_PORT = 15012;
 /** Names the CA's serving certificate covers: Istio's CA_ADDRESS host, and loopback. */
@@ -29,13 +30,19 @@ const SERVER_CERT_TTL_S = 365 * 24 * 3600;
 const MAX_CSR_BYTES = 64 * 1024;
 const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
 
-export type RefusalReason = 'unauthenticated' | 'unknown_cluster' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'bad_csr' | 'bad_ttl';
+export type RefusalReason = 'unauthenticated' | 'unknown_cluster' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'impersonation_denied' | 'bad_csr' | 'bad_ttl';
+
+/** Who called: a node (node token) or a workload (a service-account token the API server reviewed). */
+type Caller = { node: string } | { workload: WorkloadCaller };
+const describeCaller = (c: Caller): string =>
+  'node' in c ? `node ${c.node}` : `workload ${c.workload.namespace}/${c.workload.serviceAccount}${c.workload.pod ? ` (pod ${c.workload.pod})` : ''}`;
 
 /** The stable code that starts each refusal's details (the gRPC status stays Istio's). */
 const REFUSAL_CODES: Record<RefusalReason, AmbitCode> = {
   unauthenticated: 'AMBIT_E_CA_UNAUTHENTICATED',
   unknown_cluster: 'AMBIT_E_CA_UNKNOWN_CLUSTER',
   no_impersonation: 'AMBIT_E_CA_NO_IMPERSONATION',
+  impersonation_denied: 'AMBIT_E_CA_IMPERSONATION_DENIED',
   bad_identity: 'AMBIT_E_CA_BAD_IDENTITY',
   not_on_node: 'AMBIT_E_CA_NOT_ON_NODE',
   bad_csr: 'AMBIT_E_CA_BAD_CSR',
@@ -73,6 +80,11 @@ export function caMetrics(registry: MetricsRegistry): CaMetrics {
 export interface CaServerOptions {
   authority: CertificateAuthority;
   nodeAuth: NodeAuthority;
+  /**
+   * Checks workload service-account tokens (TokenReview against the API server, as istiod does);
+   * without it only node tokens are accepted.
+   */
+  reviewToken?: TokenReviewer;
   /** Started by the server before it accepts calls; stopped by close(). */
   pods: NodePods;
   /** Bearer tokens allowed to call the CaAdmin service. */
@@ -141,10 +153,10 @@ export class CaServer {
     await opts.pods.start();
     s.#server.addService(loadIstioCaService(), {
       CreateCertificate: (call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, cb: grpc.sendUnaryData<IstioCertificateResponse>) => {
-        const ctx: { node?: string } = {};
+        const ctx: { caller?: string } = {};
         s.#createCertificate(call, ctx).then(
           (r) => cb(null, r),
-          (e: unknown) => cb(s.#refuse(e, call, ctx.node)),
+          (e: unknown) => cb(s.#refuse(e, call, ctx.caller)),
         );
       },
     });
@@ -176,15 +188,31 @@ export class CaServer {
     });
   }
 
-  async #createCertificate(call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, ctx: { node?: string }): Promise<IstioCertificateResponse> {
+  async #createCertificate(call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, ctx: { caller?: string }): Promise<IstioCertificateResponse> {
     const { authority, metrics, log } = this.#opts;
     metrics.csr.inc();
-    const node = this.#authenticate(call.metadata);
-    ctx.node = node;
+    const caller = await this.#authenticate(call.metadata);
+    ctx.caller = describeCaller(caller);
     const req = call.request;
-    const identity = stringValue(req.metadata?.fields?.[IMPERSONATED_IDENTITY]);
-    if (identity === undefined) {
-      throw new Refusal(grpc.status.PERMISSION_DENIED, 'no_impersonation', `node ${node} has no workload identity of its own: a node token may only request pod identities (set metadata.${IMPERSONATED_IDENTITY} to the pod's SPIFFE ID)`);
+    const asked = stringValue(req.metadata?.fields?.[IMPERSONATED_IDENTITY]);
+    let identity: string;
+    if ('workload' in caller) {
+      // istiod: a workload gets the identity of its own token; impersonating another needs the node authorizer.
+      const own = `spiffe://${authority.trustDomain}/ns/${caller.workload.namespace}/sa/${caller.workload.serviceAccount}`;
+      if (asked !== undefined && asked !== own) {
+        throw new Refusal(
+          grpc.status.PERMISSION_DENIED,
+          'impersonation_denied',
+          `${ctx.caller} may not obtain ${asked}: a service-account token only gets its own identity ${own} (omit ${IMPERSONATED_IDENTITY} or set it to that; only node tokens may impersonate the pods on their node)`,
+        );
+      }
+      identity = own;
+    } else {
+      if (asked === undefined) {
+        const node = caller.node;
+        throw new Refusal(grpc.status.PERMISSION_DENIED, 'no_impersonation', `node ${node} has no workload identity of its own: a node token may only request pod identities (set metadata.${IMPERSONATED_IDENTITY} to the pod's SPIFFE ID)`);
+      }
+      identity = asked;
     }
     let id: SpiffeId;
     try {
@@ -195,8 +223,9 @@ export class CaServer {
     if (id.trustDomain !== authority.trustDomain) {
       throw new Refusal(grpc.status.INVALID_ARGUMENT, 'bad_identity', `${identity} is not in this CA's trust domain '${authority.trustDomain}'`);
     }
-    const nodes = this.#opts.pods.nodesFor(id.namespace, id.serviceAccount);
-    if (!nodes.includes(node)) {
+    const node = 'node' in caller ? caller.node : undefined;
+    const nodes = node !== undefined ? this.#opts.pods.nodesFor(id.namespace, id.serviceAccount) : [];
+    if (node !== undefined && !nodes.includes(node)) {
       throw new Refusal(
         grpc.status.PERMISSION_DENIED,
         'not_on_node',
@@ -218,11 +247,11 @@ export class CaServer {
     }
     metrics.success.inc();
     const cluster = claimedClusterId(call.metadata);
-    log(`ca: issued ${identity} to node ${node} serial ${issued.serial} notAfter ${issued.notAfter.toISOString()}${cluster ? ` clusterid ${cluster}` : ''}`);
+    log(`ca: issued ${identity} to ${ctx.caller} serial ${issued.serial} notAfter ${issued.notAfter.toISOString()}${cluster ? ` clusterid ${cluster}` : ''}`);
     return { cert_chain: issued.chain };
   }
 
-  #authenticate(md: grpc.Metadata): string {
+  async #authenticate(md: grpc.Metadata): Promise<Caller> {
     const token = bearer(md);
     if (!token) throw new Refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'no bearer token: send `authorization: Bearer <node token>` (the ca-token ambit cluster up wrote for the node)');
     // istiod picks the cluster to validate the token in by `clusterid`; an unknown one fails authentication.
@@ -235,8 +264,17 @@ export class CaServer {
         `clusterid '${cluster.slice(0, 64)}' is not this CA's cluster '${ours}': set CLUSTER_ID (or ISTIO_META_CLUSTER_ID) on the node tunnel to '${ours}'`,
       );
     }
+    const review = this.#opts.reviewToken;
+    if (review && !isNodeToken(token)) {
+      try {
+        return { workload: await review(token) };
+      } catch (e) {
+        if (e instanceof TokenReviewError) throw new Refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', `service-account token rejected: ${e.message}`);
+        throw e;
+      }
+    }
     try {
-      return this.#opts.nodeAuth.verifyNodeToken(token);
+      return { node: this.#opts.nodeAuth.verifyNodeToken(token) };
     } catch (e) {
       if (e instanceof NodeAuthError) throw new Refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', `node token rejected: ${e.message}`);
       throw e;
@@ -244,18 +282,18 @@ export class CaServer {
   }
 
   /** Logs, counts and converts any failure into a gRPC error; internal errors stay generic to the caller. */
-  #refuse(e: unknown, call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, node = '-'): Partial<grpc.StatusObject> {
+  #refuse(e: unknown, call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, caller = '-'): Partial<grpc.StatusObject> {
     const { metrics, log } = this.#opts;
     const identity = stringValue(call.request?.metadata?.fields?.[IMPERSONATED_IDENTITY]) ?? '-';
     if (e instanceof Refusal) {
       metrics.refusals.inc({ reason: e.reason });
       if (e.reason === 'unauthenticated' || e.reason === 'unknown_cluster') metrics.authnFailure.inc();
       if (e.reason === 'bad_csr') metrics.csrParsingErr.inc();
-      log(`ca: refused ${identity} to node ${node} at ${call.getPeer()} (${e.reason}): ${e.message}`);
+      log(`ca: refused ${identity} to ${caller} at ${call.getPeer()} (${e.reason}): ${e.message}`);
       return { code: e.status, details: `${REFUSAL_CODES[e.reason]}: ${e.message}` };
     }
     metrics.signErr.inc();
-    log(`ca: internal error signing ${identity} for node ${node}: ${(e as Error).stack ?? String(e)}`);
+    log(`ca: internal error signing ${identity} for ${caller}: ${(e as Error).stack ?? String(e)}`);
     return { code: grpc.status.INTERNAL, details: 'AMBIT_E_CA_INTERNAL: the CA failed to sign the request; see the control-plane log' };
   }
 }

@@ -12,6 +12,7 @@ import { NodeAuthority } from '../ca/node-auth.js';
 import { NodePods } from '../ca/node-pods.js';
 import { TrustPublisher } from '../ca/publisher.js';
 import { caMetrics, CaServer } from '../ca/server.js';
+import { kubeTokenReviewer } from '../ca/token-review.js';
 import { KubeClient, type ClientConfig } from '../kube/kube-client.js';
 import type { ListenAddress } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
@@ -62,7 +63,9 @@ export async function startMeshControlPlane(cfg: MeshControlPlaneConfig, log: Lo
   const publisher = new TrustPublisher({ client, authority, log, systemNamespace: cfg.systemNamespace, ...(cfg.crlValiditySeconds ? { crlValiditySeconds: cfg.crlValiditySeconds } : {}) });
   // The same node tokens authenticate xDS: ztunnel sends one token to the CA and to xDS (spec §4.1).
   const nodeAuth = NodeAuthority.openKey(cfg.nodeTokenKeyFile);
-  const xds = new XdsServer({ nodeAuth, metrics, log });
+  // Workloads (waypoints) authenticate with their own service-account token, reviewed by the API server.
+  const reviewToken = kubeTokenReviewer(client);
+  const xds = new XdsServer({ nodeAuth, reviewToken, trustDomain: cfg.trustDomain, metrics, log });
   // Its own API client, so 50,000 pod events do not queue behind the CA's watches.
   const meshClient = new KubeClient(cfg.api);
   const mesh = new MeshController({ client: meshClient, xds, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain, log });
@@ -84,6 +87,7 @@ export async function startMeshControlPlane(cfg: MeshControlPlaneConfig, log: Lo
     server = await CaServer.start({
       authority,
       nodeAuth,
+      reviewToken,
       registerServices: (srv) => xds.register(srv),
       // A reconnecting node tunnel lists every resource it holds in initial_resource_versions.
       maxReceiveMessageBytes: 64 * 1024 * 1024,

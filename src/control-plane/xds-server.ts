@@ -27,6 +27,7 @@ import type { MeshSnapshot } from '../mesh-api/types.js';
 import type { Logger } from '../lib/log.js';
 import type { Counter, Gauge, MetricsRegistry } from '../lib/metrics.js';
 import { DELTA_ADS_PATH } from '../xds/proto.js';
+import { isNodeToken, type TokenReviewer } from '../ca/token-review.js';
 import { RESOURCE_TYPES, resourceType } from '../xds/registry.js';
 import { ResourceTable, type Changes, type Entry, type TypeUrl } from '../xds/table.js';
 import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, structString, type DeltaRequest, type PbStruct } from '../xds/wire.js';
@@ -34,8 +35,12 @@ import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, structStri
 export interface XdsServerOptions {
   /** Node token check (NodeAuthority.verifyNodeToken): returns the node name or throws. */
   nodeAuth: { verifyNodeToken(token: string): string };
+  /** Service-account token check (TokenReview, ca/token-review.ts), for workloads such as waypoints; without it only node tokens connect. */
+  reviewToken?: TokenReviewer;
   metrics: MetricsRegistry;
   log: Logger;
+  /** Trust domain of workload identities recorded on streams (default cluster.local). */
+  trustDomain?: string;
   /** Quiet time before a snapshot is pushed (default 100 ms) and the longest a burst may delay it (default 1 s). */
   debounceMs?: number;
   maxDelayMs?: number;
@@ -90,7 +95,10 @@ interface TypeState {
 
 export interface StreamStatus {
   id: number;
+  /** The node of a node token; '' for a workload stream. */
   node: string;
+  /** What the stream authenticated as: `node/<name>` or the workload's `spiffe://` identity. */
+  identity: string;
   nodeId: string;
   peer: string;
   types: Record<string, { acked: boolean; syncedGen: number; acks: number; nacks: number; rejected: Record<string, string> }>;
@@ -106,7 +114,7 @@ class Stream {
   queuedBytes = 0;
   closed = false;
   waitingFullSync = new Set<TypeUrl>();
-  constructor(readonly id: number, readonly node: string, readonly call: Call) {}
+  constructor(readonly id: number, readonly node: string, readonly identity: string, readonly call: Call) {}
 }
 
 function bearer(md: grpc.Metadata): string | undefined {
@@ -156,7 +164,7 @@ export const deltaAdsService: grpc.ServiceDefinition = {
 
 export class XdsServer extends EventEmitter<{ synced: [generation: number]; pushed: [generation: number] }> {
   readonly metrics: XdsMetrics;
-  readonly #opts: Required<Omit<XdsServerOptions, 'metrics'>>;
+  readonly #opts: Required<Omit<XdsServerOptions, 'metrics' | 'reviewToken'>> & Pick<XdsServerOptions, 'reviewToken'>;
   readonly #tables = new Map<TypeUrl, ResourceTable>(RESOURCE_TYPES.map((t) => [t.typeUrl, new ResourceTable(t)]));
   readonly #streams = new Set<Stream>();
   #nextStream = 1;
@@ -173,7 +181,7 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
   constructor(opts: XdsServerOptions) {
     super();
     this.metrics = xdsMetrics(opts.metrics);
-    this.#opts = { debounceMs: 100, maxDelayMs: 1000, maxConcurrentFullSyncs: 32, ackTimeoutMs: 60_000, maxQueuedBytes: 512 * 1024 * 1024, ...opts };
+    this.#opts = { trustDomain: 'cluster.local', debounceMs: 100, maxDelayMs: 1000, maxConcurrentFullSyncs: 32, ackTimeoutMs: 60_000, maxQueuedBytes: 512 * 1024 * 1024, ...opts };
     this.#watchdog = setInterval(() => this.#checkSlow(), Math.min(1000, this.#opts.ackTimeoutMs / 2)).unref();
   }
 
@@ -205,6 +213,7 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
     return [...this.#streams].map((s) => ({
       id: s.id,
       node: s.node,
+      identity: s.identity,
       nodeId: s.nodeId,
       peer: s.call.getPeer(),
       types: Object.fromEntries(
@@ -260,24 +269,45 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
 
   #accept(call: Call): void {
     const token = bearer(call.metadata);
-    let node: string;
-    try {
-      if (!token) throw new Error('no bearer token: send `authorization: Bearer <node token>`');
-      node = this.#opts.nodeAuth.verifyNodeToken(token);
-    } catch (e) {
-      this.metrics.authnFailures.inc();
-      this.#opts.log(`xds: refused stream from ${call.getPeer()}: ${(e as Error).message}`);
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: `node token rejected: ${(e as Error).message}` });
+    const review = this.#opts.reviewToken;
+    if (token && review && !isNodeToken(token)) {
+      // A workload's service-account token: the API server says whose it is (as istiod's TokenReview).
+      // Requests that arrive meanwhile stay buffered in the stream until #open attaches listeners.
+      review(token).then(
+        (w) => {
+          if (call.cancelled) return;
+          this.#open(call, '', `spiffe://${this.#opts.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`);
+        },
+        (e: unknown) => this.#refuseStream(call, `service-account token rejected: ${(e as Error).message}`),
+      );
       return;
     }
-    const s = new Stream(this.#nextStream++, node, call);
+    let node: string;
+    try {
+      if (!token) throw new Error('no bearer token: send `authorization: Bearer <node token>` (or a workload service-account token)');
+      node = this.#opts.nodeAuth.verifyNodeToken(token);
+    } catch (e) {
+      this.#refuseStream(call, `node token rejected: ${(e as Error).message}`);
+      return;
+    }
+    this.#open(call, node, `node/${node}`);
+  }
+
+  #refuseStream(call: Call, details: string): void {
+    this.metrics.authnFailures.inc();
+    this.#opts.log(`xds: refused stream from ${call.getPeer()}: ${details}`);
+    call.emit('error', { code: grpc.status.UNAUTHENTICATED, details });
+  }
+
+  #open(call: Call, node: string, identity: string): void {
+    const s = new Stream(this.#nextStream++, node, identity, call);
     this.#streams.add(s);
     this.metrics.connected.inc();
     call.on('data', (req: DeltaRequest) => {
       try {
         this.#onRequest(s, req);
       } catch (e) {
-        this.#opts.log(`xds: stream ${s.id} (${node}): ${(e as Error).stack ?? String(e)}`);
+        this.#opts.log(`xds: stream ${s.id} (${identity}): ${(e as Error).stack ?? String(e)}`);
         this.#drop(s, grpc.status.INTERNAL, 'internal error', 'internal');
       }
     });
@@ -294,7 +324,7 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
       s.nodeId = req.node.id;
       // The token names the node; a client claiming another node in its metadata is refused.
       const claimed = structString(req.node.metadata, 'NODE_NAME');
-      if (claimed !== undefined && claimed !== s.node) {
+      if (s.node !== '' && claimed !== undefined && claimed !== s.node) {
         this.#drop(s, grpc.status.PERMISSION_DENIED, `node token is for ${s.node} but Node.metadata.NODE_NAME is ${claimed}`, 'node_mismatch');
         return;
       }
@@ -302,7 +332,7 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
       const wp = waypointIdentity(s.nodeId, req.node.metadata);
       if (wp.error) this.#opts.log(`xds: stream ${s.id} (${s.node}) node ${s.nodeId}: ${wp.error}; it gets no waypoint resources`);
       s.waypoint = wp.key;
-      this.#opts.log(`xds: node ${s.node} connected as ${s.nodeId}${s.waypoint ? ` (waypoint ${s.waypoint})` : ''} from ${s.call.getPeer()} (stream ${s.id})`);
+      this.#opts.log(`xds: ${s.node ? `node ${s.node}` : s.identity} connected as ${s.nodeId}${s.waypoint ? ` (waypoint ${s.waypoint})` : ''} from ${s.call.getPeer()} (stream ${s.id})`);
     }
     const type = req.type_url as TypeUrl;
     const rt = resourceType(type);

@@ -58,6 +58,7 @@ export const ERRORS = {
   AMBIT_E_CA_UNAUTHENTICATED: { who: 'client', meaning: 'the CA request has no valid node token', fix: 'send the ca-token ambit cluster up wrote for the node (a token expires; cluster up writes fresh ones)' },
   AMBIT_E_CA_UNKNOWN_CLUSTER: { who: 'client', meaning: "the request's clusterid is not this CA's cluster", fix: "set CLUSTER_ID on the node tunnel to the CA's cluster id" },
   AMBIT_E_CA_NO_IMPERSONATION: { who: 'client', meaning: 'a node token asked for a certificate without naming a pod identity', fix: "set the ImpersonatedIdentity metadata to the pod's SPIFFE ID" },
+  AMBIT_E_CA_IMPERSONATION_DENIED: { who: 'client', meaning: "a workload (service-account) token asked for an identity other than its own", fix: 'request only spiffe://<td>/ns/<ns>/sa/<sa> of the token, or leave ImpersonatedIdentity unset' },
   AMBIT_E_CA_BAD_IDENTITY: { who: 'client', meaning: 'the requested identity is not a SPIFFE ID of this trust domain', fix: 'request spiffe://<trust domain>/ns/<ns>/sa/<sa>' },
   AMBIT_E_CA_NOT_ON_NODE: { who: 'client', meaning: 'no pod with that service account runs on the requesting node', fix: 'request identities only for pods on your own node (the message lists where it runs)' },
   AMBIT_E_CA_BAD_CSR: { who: 'client', meaning: 'the certificate request is empty, malformed or not ECDSA P-256 for the identity', fix: 'send a PEM PKCS#10 CSR, ECDSA P-256, URI SAN = the identity' },

@@ -9,6 +9,7 @@ import { Authenticator, type TokenEntry } from './apiserver/auth.js';
 import { Registry } from './apiserver/registry.js';
 import { ApiServer } from './apiserver/server.js';
 import { ServiceIPAllocator } from './apiserver/service-ips.js';
+import { ServiceAccountTokens } from './apiserver/service-account-tokens.js';
 import { Store } from './apiserver/store.js';
 import { Wal } from './apiserver/wal.js';
 import { KubeClient } from '../kube/kube-client.js';
@@ -16,6 +17,7 @@ import { SERVICE_CIDR } from './cluster/addressing.js';
 import { DeploymentController } from './controllers/deployment-controller.js';
 import { EndpointsController } from './controllers/endpoints-controller.js';
 import { Scheduler } from './controllers/scheduler.js';
+import { WaypointController } from './controllers/waypoint-controller.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { Logger } from '../lib/log.js';
 import type { XdsServer } from '../control-plane/xds-server.js';
@@ -72,15 +74,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     { token: controllerToken, user: 'system:controller-manager', role: 'admin' },
     { token: meshToken, user: 'system:serviceaccount:istio-system:istiod', role: 'admin' },
   ]);
-  const api = new ApiServer({ registry, auth, port: cfg.port, log: cfg.log, ...(cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {}) });
+  const api = new ApiServer({ registry, auth, port: cfg.port, log: cfg.log, saTokens: ServiceAccountTokens.open(cfg.dataDir), ...(cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {}) });
   const port = await api.listen();
   const scheme = cfg.tls ? 'https' : 'http';
   const baseUrl = `${scheme}://127.0.0.1:${port}`;
   cfg.log(`api server listening on ${baseUrl}`);
   const client = new KubeClient({ baseUrl, token: controllerToken, ...(cfg.tls ? { ca: cfg.tls.ca } : {}) });
-  const controllers = [new Scheduler(client, cfg.log), new DeploymentController(client, cfg.log), new EndpointsController(client, cfg.log)];
+  const controllers = [new Scheduler(client, cfg.log), new DeploymentController(client, cfg.log), new EndpointsController(client, cfg.log), new WaypointController(client, cfg.log)];
   await Promise.all(controllers.map((c) => c.start()));
-  cfg.log('controllers started: scheduler, deployment, endpoints');
+  cfg.log('controllers started: scheduler, deployment, endpoints, waypoint');
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) await c();

@@ -17,6 +17,8 @@ import { DEFAULT_TRUST_DOMAIN } from '../../identity/spiffe.js';
 import { logger, setLogLevel } from '../../lib/log.js';
 import { NodeAgent } from '../../local/node-agent/agent.js';
 import { TunnelLink } from '../../local/node-agent/tunnel-link.js';
+import { CONTROL_PLANE_RELAY_PORT, startControlPlaneRelay } from '../../local/node-agent/waypoint-pods.js';
+import { podGateway } from '../../local/cluster/addressing.js';
 import { startNodeTunnelDaemon } from '../../node-tunnel/daemon.js';
 import { startTunnelOperations } from '../../node-tunnel/operations.js';
 import { loadControlPlaneConfig, loadNodeAgentConfig, loadNodeTunnelConfig } from './daemon-config.js';
@@ -74,7 +76,26 @@ export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): 
   // The enrollment socket exists before any pod starts, so no pod misses capture.
   const tunnel = new TunnelLink(nodeTunnelSocketPath(paths, node), log);
   await tunnel.listen();
+  // Waypoint pods reach the control plane through a relay on their gateway address (see waypoint-pods.ts).
+  let relay: import('node:net').Server | undefined;
+  if (info.caPort !== undefined) {
+    try {
+      relay = startControlPlaneRelay(`/run/netns/${nodeNetns(cluster, node)}`, podGateway(idx), { host: '127.0.0.1', port: info.caPort }, log);
+    } catch (e) {
+      log(`control-plane relay for waypoint pods not started: ${(e as Error).message}`);
+    }
+  }
   const agent = new NodeAgent({
+    ...(relay
+      ? {
+          waypoint: {
+            trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+            clusterId: 'Kubernetes',
+            controlPlane: `${podGateway(idx)}:${CONTROL_PLANE_RELAY_PORT}`,
+            caRootFile: path.join(paths.ca, 'roots.pem'),
+          },
+        }
+      : {}),
     tunnel,
     client: new KubeClient({ baseUrl: `https://127.0.0.1:${info.apiPort}`, token: entry.token, ca: fs.readFileSync(apiCertPaths(paths.root).caCert, 'utf8') }),
     runtime: new NetnsPodRuntime({ cluster, nodeIndex: idx }),
@@ -89,6 +110,7 @@ export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): 
   log(`${sig}: stopping pods`);
   return shutdown(log, 13_000, async () => {
     await agent.stop();
+    relay?.close();
     await tunnel.close();
   });
 }

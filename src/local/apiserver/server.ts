@@ -15,6 +15,8 @@ import { applyPatch } from './patch.js';
 import { servedAs, type Registry } from './registry.js';
 import { meshWarnings, warningText } from '../../model/mesh/warnings.js';
 import type { StoreEvent } from './store.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
+import { tokenRequest, tokenReview } from './token-endpoints.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
 const BOOKMARK_MS = 15_000;
@@ -35,6 +37,8 @@ export interface ApiServerOptions {
   /** PEM serving certificate and key; without them the server speaks plain HTTP (tests only). */
   tls?: { cert: string; key: string };
   log?: (msg: string) => void;
+  /** Signs and checks service-account tokens (TokenRequest, TokenReview); without it they are not served. */
+  saTokens?: ServiceAccountTokens;
 }
 
 export class ApiServer {
@@ -87,6 +91,9 @@ export class ApiServer {
         if (doc) return this.#json(res, 200, doc);
       }
     }
+    if (p === '/apis/authentication.k8s.io/v1/tokenreviews' && req.method === 'POST' && this.opts.saTokens) {
+      return this.#json(res, 201, tokenReview(this.opts.registry, this.opts.saTokens, user, await readJson(req)));
+    }
     const route = parseRoute(p);
     if (!route) throw new ApiError('NotFound', `the server could not find the requested resource (${req.method} ${p})`);
     return this.#resource(req, res, url, route, user);
@@ -119,6 +126,10 @@ export class ApiServer {
 
     const name = r.name;
     if (r.subresource === 'scale') return this.#scale(req, res, info, ns, name, user);
+    if (info.kind === 'ServiceAccount' && r.subresource === 'token' && this.opts.saTokens) {
+      if (method !== 'POST') throw new ApiError('MethodNotAllowed', `${method} is not supported on serviceaccounts/token (POST a TokenRequest)`);
+      return this.#json(res, 201, tokenRequest(reg, this.opts.saTokens, user, ns, name, await readJson(req)));
+    }
     if (r.subresource && r.subresource !== 'status') throw new ApiError('NotFound', `subresource ${r.subresource} is not served`);
     const isStatus = r.subresource === 'status';
     const write = (obj: KubeObject): KubeObject => {

@@ -19,6 +19,7 @@ import { applyCaptureRules, applyProbeSnatRules, removeCaptureRules } from '../.
 import { PodWorker } from './pod-worker.js';
 import type { TunnelLink } from './tunnel-link.js';
 import { hostEntries, searchDomains, serviceRules } from './service-view.js';
+import { isWaypointPod, removePodFiles, waypointEnv, writePodToken, type WaypointPodConfig } from './waypoint-pods.js';
 
 export interface NodeAgentConfig {
   client: KubeClient;
@@ -29,6 +30,8 @@ export interface NodeAgentConfig {
   log: Logger;
   /** The node tunnel's enrollment socket; without it pods are never captured (tests of the runtime alone). */
   tunnel?: TunnelLink;
+  /** What waypoint pods get (their token, the control plane's address); without it they start without credentials. */
+  waypoint?: Omit<WaypointPodConfig, 'client' | 'podsDir'>;
 }
 
 const HEARTBEAT_MS = 20_000;
@@ -47,6 +50,8 @@ export class NodeAgent {
   readonly #workers = new Map<string, PodWorker>();
   /** Pods being set up or torn down, so events for them wait their turn. */
   readonly #busy = new Map<string, Promise<void>>();
+  /** Token refresh timers of waypoint pods, by key. */
+  readonly #tokenTimers = new Map<string, NodeJS.Timeout>();
   #rulesTimer: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #lastRules = '';
@@ -84,6 +89,8 @@ export class NodeAgent {
   /** Stops every pod on this node (cluster down). */
   async stop(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const t of this.#tokenTimers.values()) clearTimeout(t);
+    this.#tokenTimers.clear();
     this.pods.stop();
     this.services.stop();
     this.endpoints.stop();
@@ -113,6 +120,9 @@ export class NodeAgent {
         if (this.#captured.delete(key)) await this.cfg.tunnel?.del(pod.metadata.uid!);
         await worker.stop(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
         this.#ipam.release(worker.sandbox.podIP);
+        clearTimeout(this.#tokenTimers.get(key));
+        this.#tokenTimers.delete(key);
+        removePodFiles(this.cfg.paths.pods, pod);
         this.cfg.log(`pod ${key}: stopped and removed`);
       }
       if (type !== 'DELETED') {
@@ -151,7 +161,15 @@ export class NodeAgent {
       throw new Error(message);
     }
     this.cfg.runtime.writeDns(sandbox, hostEntries(this.services.list() as Service[], pod.metadata.namespace!), searchDomains(pod.metadata.namespace!));
+    let env: Record<string, string> | undefined;
+    if (this.cfg.waypoint && isWaypointPod(pod)) {
+      const wcfg = { ...this.cfg.waypoint, client: this.cfg.client, podsDir: this.cfg.paths.pods };
+      // The pod's own credential, before it starts (a projected token is mounted before the container runs).
+      await this.#refreshToken(key, wcfg, pod);
+      env = waypointEnv(wcfg, pod);
+    }
     const w = new PodWorker(pod, sandbox, {
+      ...(env ? { env } : {}),
       client: this.cfg.client,
       runtime: this.cfg.runtime,
       nodeName: this.nodeName,
@@ -165,6 +183,22 @@ export class NodeAgent {
     // Capture before the app starts, so its first connection is already in the mesh (istio-cni's CmdAdd).
     await this.#reconcileCapture(w);
     await w.start();
+  }
+
+  async #refreshToken(key: string, wcfg: WaypointPodConfig, pod: Pod): Promise<void> {
+    let ttl: number;
+    try {
+      ttl = await writePodToken(wcfg, pod);
+    } catch (e) {
+      this.cfg.log(`pod ${key}: requesting its service-account token failed: ${(e as Error).message}; retrying in 5s`);
+      ttl = 10;
+    }
+    const t = setTimeout(() => {
+      const w = this.#workers.get(key);
+      if (w) void this.#refreshToken(key, wcfg, w.pod);
+    }, (ttl / 2) * 1000);
+    t.unref();
+    this.#tokenTimers.set(key, t);
   }
 
   /** Whether the pod should be captured now (spec §6.1): its labels or its namespace's. */

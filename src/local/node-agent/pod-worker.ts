@@ -21,6 +21,8 @@ export interface PodWorkerDeps {
   logPath: string;
   /** Holds the `ambit` shim so pods can run `ambit app ...`. */
   binDir: string;
+  /** More environment the node agent gives this pod (a waypoint's contract, mesh-api/waypoint-env.ts). */
+  env?: Record<string, string>;
   log: Logger;
 }
 
@@ -71,6 +73,7 @@ export class PodWorker {
       POD_IP: this.sandbox.podIP,
       NODE_NAME: this.deps.nodeName,
       SERVICE_ACCOUNT: this.#pod.spec.serviceAccountName ?? 'default',
+      ...(this.deps.env ?? {}),
     });
     const command = [...(c.command ?? []), ...(c.args ?? [])];
     try {
