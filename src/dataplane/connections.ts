@@ -1,8 +1,9 @@
 // One record per proxied connection, the single source for metrics, the access log and the
 // admin connection list (spec §8). Plain data, so it can cross worker threads. Pure.
+import type net from 'node:net';
 import type { Service, Workload } from '../mesh-api/types.js';
 import type { Baggage } from './hbone/baggage.js';
-import { spiffeIdOf } from './mesh-state.js';
+import { spiffeIdOf } from './state/identity.js';
 
 /** ztunnel's response flags (spec §8.1); '-' means none. */
 export type ResponseFlag = '-' | 'DENY' | 'CONNECT' | 'TLS_FAILURE' | 'H2_HANDSHAKE_FAILURE' | 'NETWORK_POLICY' | 'IDENTITY_ERROR' | 'CERT_REVOKED';
@@ -52,7 +53,38 @@ export interface ConnectionClosed extends ConnectionRecord {
   flag: ResponseFlag;
   /** Why it failed or was refused (absent on a clean close). */
   error?: string;
+  /** The stable AMBIT_E_* code of the failure (errors.ts), when its kind is known. */
+  code?: string;
 }
+
+/** How a connection the proxy ended itself ended (errors.ts failure()). */
+export interface ConnectionEnd {
+  flag: ResponseFlag;
+  error: string;
+  code?: string;
+}
+
+/** Where the data path reports connections (metrics, access log, admin). */
+export interface ConnectionSink {
+  opened(r: ConnectionRecord): void;
+  closed(r: ConnectionClosed): void;
+}
+
+/** Reports a connection's close once its socket closes; `s` is the proxy's socket to the side whose reads are "sent". */
+export function reportOnClose(sink: ConnectionSink, rec: ConnectionRecord, s: net.Socket, counts: () => { sent: number; recv: number }, end?: () => ConnectionEnd | undefined): void {
+  s.once('close', (hadError) => {
+    const c = counts();
+    const e = end?.();
+    sink.closed({ ...rec, bytesSent: c.sent, bytesRecv: c.recv, durationMs: Date.now() - rec.startedAt, flag: e?.flag ?? '-', ...(e ? { error: e.error, ...(e.code ? { code: e.code } : {}) } : hadError ? { error: 'connection reset' } : {}) });
+  });
+}
+
+/** A record of a connection refused before it opened. */
+export function refused(rec: ConnectionRecord, end: ConnectionEnd, durationMs = 0): ConnectionClosed {
+  return { ...rec, bytesSent: 0, bytesRecv: 0, durationMs, ...end };
+}
+
+export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
 
 /**
  * The workload fields telemetry labels need, from a pushed Workload; for a peer not in our
