@@ -3,10 +3,11 @@
 import type net from 'node:net';
 import type { Service, Workload } from '../mesh-api/types.js';
 import type { Baggage } from './hbone/baggage.js';
+import type { ResponseFlag } from './errors.js';
+import type { PeerTelemetry } from './hbone/server.js';
+import type { MeshState } from './mesh-state.js';
 import { spiffeIdOf } from './state/identity.js';
 
-/** ztunnel's response flags (spec §8.1); '-' means none. */
-export type ResponseFlag = '-' | 'DENY' | 'CONNECT' | 'TLS_FAILURE' | 'H2_HANDSHAKE_FAILURE' | 'NETWORK_POLICY' | 'IDENTITY_ERROR' | 'CERT_REVOKED';
 
 export interface PeerMeta {
   /** ip:port as seen on the wire. */
@@ -133,6 +134,17 @@ export function baggageOf(w: Workload | undefined): Baggage | undefined {
 
 export function serviceMeta(s?: Service): Pick<ConnectionRecord['dst'], 'service' | 'serviceName' | 'serviceNamespace'> {
   return s ? { service: s.hostname, serviceName: s.name, serviceNamespace: s.namespace } : {};
+}
+
+/**
+ * The source workload of an inbound connection: looked up by IP, unless the request says it
+ * came from another network through a gateway (`x-forwarded-network`), where the IP means
+ * nothing here (ztunnel inbound.rs); then only its baggage describes it.
+ */
+export function sourceWorkload(state: Pick<MeshState, 'workloadByIp'>, srcIp: string, local: Workload | undefined, peer?: PeerTelemetry): Workload | undefined {
+  const from = peer?.forwardedNetwork;
+  if (from !== undefined && from.toLowerCase() !== (local?.network ?? '').toLowerCase()) return undefined;
+  return state.workloadByIp(srcIp);
 }
 
 /** `forwarded: for="…";host=<svc>` → the service hostname (spec §2.4). */

@@ -3,9 +3,11 @@
 // `hboneStatus` (§2.5); the waypoint answers `httpStatus` with `message` and records `httpFlag`
 // (Envoy's short response flag). `code` is the stable AMBIT_E_* string (docs/errors.md format).
 // Pure.
-import type { ResponseFlag } from './connections.js';
 import { HboneError } from './hbone/client.js';
 import { IdentityMismatchError } from './hbone/tls.js';
+
+/** ztunnel's response flags (spec §8.1); '-' means none. */
+export type ResponseFlag = '-' | 'DENY' | 'CONNECT' | 'TLS_FAILURE' | 'H2_HANDSHAKE_FAILURE' | 'NETWORK_POLICY' | 'IDENTITY_ERROR' | 'CERT_REVOKED';
 
 /** Envoy's short response flags a waypoint records (RBAC: Envoy's flag for an RBAC denial). */
 export type HttpResponseFlag = 'NR' | 'UH' | 'UF' | 'UT' | 'UO' | 'FI' | 'RBAC' | 'DC';

@@ -1,13 +1,12 @@
 // Inbound, in the pod netns: HBONE on 15008 (spec §2.6) and plaintext on 15006 (§2.7), both
 // authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
 import type net from 'node:net';
-import type { Workload } from '../mesh-api/types.js';
 import { formatBaggage } from '../dataplane/hbone/baggage.js';
 import { formatAuthority } from '../dataplane/hbone/headers.js';
 import { HboneServer, type PeerTelemetry } from '../dataplane/hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { baggageOf, forwardedHost, nextConnectionId, peerMeta, refused, reportOnClose, stripV4Mapped, type ConnectionRecord } from '../dataplane/connections.js';
+import { baggageOf, forwardedHost, nextConnectionId, peerMeta, refused, reportOnClose, sourceWorkload, stripV4Mapped, type ConnectionRecord } from '../dataplane/connections.js';
 import { pipeBoth } from '../dataplane/copy.js';
 import { failure } from '../dataplane/errors.js';
 import { authorizeConnection, decisionOf, type InboundDecision, type InboundVerdict } from '../dataplane/inbound-authz.js';
@@ -49,17 +48,6 @@ export function connectApp(ctx: PodContext, port: number, srcIp: string): net.So
  * workload; like ztunnel, wait a little for it rather than deny at once (fails closed after).
  */
 export const LOCAL_WORKLOAD_WAIT_MS = 5000;
-
-/**
- * The source workload of an inbound connection: looked up by IP, unless the request says it
- * came from another network through a gateway (`x-forwarded-network`), where the IP means
- * nothing here (ztunnel inbound.rs); then only its baggage describes it.
- */
-export function sourceWorkload(state: ReturnType<PodContext['state']>, srcIp: string, local: Workload | undefined, peer?: PeerTelemetry): Workload | undefined {
-  const from = peer?.forwardedNetwork;
-  if (from !== undefined && from.toLowerCase() !== (local?.network ?? '').toLowerCase()) return undefined;
-  return state.workloadByIp(srcIp);
-}
 
 /**
  * The inbound connection record: the peer as seen (IP, mTLS identity; its baggage when our

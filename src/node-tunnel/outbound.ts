@@ -5,9 +5,9 @@ import type { HbonePool } from '../dataplane/hbone/pool.js';
 import { splice } from '../dataplane/hbone/splice.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { baggageOf, nextConnectionId, peerMeta, refused, reportOnClose, serviceMeta, type ConnectionRecord, type ResponseFlag } from '../dataplane/connections.js';
+import { baggageOf, nextConnectionId, peerMeta, refused, reportOnClose, serviceMeta, type ConnectionRecord } from '../dataplane/connections.js';
 import { pipeBoth } from '../dataplane/copy.js';
-import { DATAPLANE_ERRORS, DataplaneFailure, errorKindOf, failure } from '../dataplane/errors.js';
+import { DATAPLANE_ERRORS, DataplaneFailure, errorKindOf, failure, type ResponseFlag } from '../dataplane/errors.js';
 import type { PodContext } from './pod.js';
 import { routeOutbound, type OutboundRoute } from './route.js';
 
