@@ -103,6 +103,11 @@ export function applicablePolicies(all: Iterable<Authorization>, dest: Pick<Work
 /** §5.3 in ztunnel's order; dry-run policies are evaluated where ztunnel does and only reported. */
 export function evaluate(all: Iterable<Authorization>, dest: Pick<Workload, 'namespace' | 'authorizationPolicies'>, c: Connection): Decision {
   const { policies, unknownKeys } = applicablePolicies(all, dest);
+  return decide(policies, unknownKeys, c);
+}
+
+/** §5.3 over the policies that apply (in applicablePolicies' order, which decides which policy is named). */
+export function decide(policies: readonly Authorization[], unknownKeys: string[], c: Connection): Decision {
   const dryRun: DryRunOutcome[] = [];
   const of = (action: Authorization['action'], dry: boolean): Authorization[] => policies.filter((p) => p.action === action && p.dryRun === dry);
   const base = { dryRun, unknownKeys };

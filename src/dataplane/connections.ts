@@ -1,11 +1,13 @@
 // One record per proxied connection, the single source for metrics, the access log and the
 // admin connection list (spec §8). Plain data, so it can cross worker threads. Pure.
+import type net from 'node:net';
 import type { Service, Workload } from '../mesh-api/types.js';
 import type { Baggage } from './hbone/baggage.js';
-import { spiffeIdOf } from './mesh-state.js';
+import type { ResponseFlag } from './errors.js';
+import type { PeerTelemetry } from './hbone/server.js';
+import type { MeshState } from './mesh-state.js';
+import { spiffeIdOf } from './state/identity.js';
 
-/** ztunnel's response flags (spec §8.1); '-' means none. */
-export type ResponseFlag = '-' | 'DENY' | 'CONNECT' | 'TLS_FAILURE' | 'H2_HANDSHAKE_FAILURE' | 'NETWORK_POLICY' | 'IDENTITY_ERROR' | 'CERT_REVOKED';
 
 export interface PeerMeta {
   /** ip:port as seen on the wire. */
@@ -52,7 +54,38 @@ export interface ConnectionClosed extends ConnectionRecord {
   flag: ResponseFlag;
   /** Why it failed or was refused (absent on a clean close). */
   error?: string;
+  /** The stable AMBIT_E_* code of the failure (errors.ts), when its kind is known. */
+  code?: string;
 }
+
+/** How a connection the proxy ended itself ended (errors.ts failure()). */
+export interface ConnectionEnd {
+  flag: ResponseFlag;
+  error: string;
+  code?: string;
+}
+
+/** Where the data path reports connections (metrics, access log, admin). */
+export interface ConnectionSink {
+  opened(r: ConnectionRecord): void;
+  closed(r: ConnectionClosed): void;
+}
+
+/** Reports a connection's close once its socket closes; `s` is the proxy's socket to the side whose reads are "sent". */
+export function reportOnClose(sink: ConnectionSink, rec: ConnectionRecord, s: net.Socket, counts: () => { sent: number; recv: number }, end?: () => ConnectionEnd | undefined): void {
+  s.once('close', (hadError) => {
+    const c = counts();
+    const e = end?.();
+    sink.closed({ ...rec, bytesSent: c.sent, bytesRecv: c.recv, durationMs: Date.now() - rec.startedAt, flag: e?.flag ?? '-', ...(e ? { error: e.error, ...(e.code ? { code: e.code } : {}) } : hadError ? { error: 'connection reset' } : {}) });
+  });
+}
+
+/** A record of a connection refused before it opened. */
+export function refused(rec: ConnectionRecord, end: ConnectionEnd, durationMs = 0): ConnectionClosed {
+  return { ...rec, bytesSent: 0, bytesRecv: 0, durationMs, ...end };
+}
+
+export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
 
 /**
  * The workload fields telemetry labels need, from a pushed Workload; for a peer not in our
@@ -101,6 +134,17 @@ export function baggageOf(w: Workload | undefined): Baggage | undefined {
 
 export function serviceMeta(s?: Service): Pick<ConnectionRecord['dst'], 'service' | 'serviceName' | 'serviceNamespace'> {
   return s ? { service: s.hostname, serviceName: s.name, serviceNamespace: s.namespace } : {};
+}
+
+/**
+ * The source workload of an inbound connection: looked up by IP, unless the request says it
+ * came from another network through a gateway (`x-forwarded-network`), where the IP means
+ * nothing here (ztunnel inbound.rs); then only its baggage describes it.
+ */
+export function sourceWorkload(state: Pick<MeshState, 'workloadByIp'>, srcIp: string, local: Workload | undefined, peer?: PeerTelemetry): Workload | undefined {
+  const from = peer?.forwardedNetwork;
+  if (from !== undefined && from.toLowerCase() !== (local?.network ?? '').toLowerCase()) return undefined;
+  return state.workloadByIp(srcIp);
 }
 
 /** `forwarded: for="…";host=<svc>` → the service hostname (spec §2.4). */

@@ -10,7 +10,7 @@ import { CertManager } from '../identity/cert-manager.js';
 import { loadRevocationList } from '../identity/crl.js';
 import type { Logger } from '../lib/log.js';
 import { XdsClient, type XdsState } from '../dataplane/xds-client.js';
-import { formatDryRun } from './inbound.js';
+import { formatDryRun } from '../dataplane/inbound-authz.js';
 import { NodeTunnel, type TunnelApi } from './tunnel.js';
 import { WorkerTunnel } from './workers.js';
 import { ZdsClient } from './zds-client.js';

@@ -1,36 +1,17 @@
 // Inbound, in the pod netns: HBONE on 15008 (spec §2.6) and plaintext on 15006 (§2.7), both
 // authorized per §5.3 and connected to the app with the client's IP (IP_TRANSPARENT, mark 0x539).
 import type net from 'node:net';
-import type { Workload } from '../mesh-api/types.js';
-import { evaluate, type Decision, type DryRunOutcome } from '../authz/evaluate.js';
 import { formatBaggage } from '../dataplane/hbone/baggage.js';
 import { formatAuthority } from '../dataplane/hbone/headers.js';
 import { HboneServer, type PeerTelemetry } from '../dataplane/hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { baggageOf, forwardedHost, nextConnectionId, peerMeta, type ConnectionRecord } from '../dataplane/connections.js';
-import { pipeBoth, reportOnClose, stripV4Mapped, type InboundConnection, type PodContext } from './pod.js';
-import { isIllegalInboundPort, peerIdentityOf } from '../dataplane/mesh-state.js';
-
-export interface InboundDecision extends Pick<Decision, 'allowed'> {
-  reason: string;
-  /** Present when dry-run policies applied: what they would have done (never enforced). */
-  dryRun?: DryRunOutcome[];
-}
-
-/** A dry-run policy's would-be decision on one admitted-or-refused connection (spec §5.3 step 2). */
-export interface DryRunEvent extends DryRunOutcome {
-  pod: string;
-  src: string;
-  dstPort: number;
-  peerIdentity?: string;
-  /** What was actually enforced. */
-  enforced: { allowed: boolean; reason: string };
-}
-
-/** The tunnel log line: ztunnel's message, the policy, its would-be decision, and what was enforced. */
-export const formatDryRun = (e: DryRunEvent): string =>
-  `${e.message} policy=${e.policy} would=${e.decision} ${e.peerIdentity ?? 'plaintext'} ${e.src} -> ${e.pod}:${e.dstPort} (enforced: ${e.enforced.allowed ? 'allow' : 'deny'}, ${e.enforced.reason})`;
+import { baggageOf, forwardedHost, nextConnectionId, peerMeta, refused, reportOnClose, sourceWorkload, stripV4Mapped, type ConnectionRecord } from '../dataplane/connections.js';
+import { pipeBoth } from '../dataplane/copy.js';
+import { failure } from '../dataplane/errors.js';
+import { authorizeConnection, decisionOf, type InboundDecision, type InboundVerdict } from '../dataplane/inbound-authz.js';
+import type { InboundConnection, PodContext } from './pod.js';
+import { isIllegalInboundPort } from './route.js';
 
 /** Reports dry-run outcomes once per connection attempt (not on re-checks after a policy change). */
 function reportDryRun(ctx: PodContext, d: InboundDecision, c: { srcIp: string; dstPort: number; peerIdentity?: string | undefined }): void {
@@ -39,21 +20,20 @@ function reportDryRun(ctx: PodContext, d: InboundDecision, c: { srcIp: string; d
   }
 }
 
-/** §2.6 step 3 (IP authority = this pod) and §5.3 on {src ip, identity, pod ip, target port}. */
-export function authorizeInbound(ctx: PodContext, c: { srcIp: string; dstIp: string; dstPort: number; peerIdentity?: string }): InboundDecision {
-  if (c.dstIp !== ctx.pod.ip) return { allowed: false, reason: `destination ${c.dstIp} is not this pod (${ctx.pod.ip})` };
+/** §2.6 step 3 (IP authority = this pod) and §5.3 on {src ip, identity, pod ip, target port}, with why it was refused. */
+export function inboundVerdict(ctx: PodContext, c: { srcIp: string; dstIp: string; dstPort: number; peerIdentity?: string | undefined }): InboundVerdict {
+  if (c.dstIp !== ctx.pod.ip) return { allowed: false, kind: 'DESTINATION_REJECTED', reason: `destination ${c.dstIp} is not this pod (${ctx.pod.ip})` };
   // SelfCall (spec §1): the tunnel's own ports are never an app's; this stops loops and nested HBONE.
-  if (isIllegalInboundPort(c.dstPort)) return { allowed: false, reason: `port ${c.dstPort} is a node tunnel port (SelfCall)` };
+  if (isIllegalInboundPort(c.dstPort)) return { allowed: false, kind: 'DESTINATION_REJECTED', reason: `port ${c.dstPort} is a node tunnel port (SelfCall)` };
   const state = ctx.state();
   const dest = state.workloadByIp(ctx.pod.ip);
-  if (!dest) return { allowed: false, reason: `unknown local workload ${ctx.pod.ip}` };
-  let identity;
-  if (c.peerIdentity !== undefined) {
-    identity = peerIdentityOf(c.peerIdentity);
-    if (!identity) return { allowed: false, reason: `peer identity '${c.peerIdentity}' is not a workload identity` };
-  }
-  const d = evaluate(state.snapshot.authorizations, dest, { srcIp: stripV4Mapped(c.srcIp), dstIp: c.dstIp, dstPort: c.dstPort, ...(identity ? { identity } : {}) });
-  return { allowed: d.allowed, reason: d.policy ? `${d.reason} (${d.policy})` : d.reason, ...(d.dryRun.length > 0 ? { dryRun: d.dryRun } : {}) };
+  if (!dest) return { allowed: false, kind: 'DESTINATION_REJECTED', reason: `unknown local workload ${ctx.pod.ip}` };
+  return authorizeConnection(state, dest, c);
+}
+
+/** The decision alone (inboundVerdict without the error kind). */
+export function authorizeInbound(ctx: PodContext, c: { srcIp: string; dstIp: string; dstPort: number; peerIdentity?: string }): InboundDecision {
+  return decisionOf(inboundVerdict(ctx, c));
 }
 
 /** Dials the app in the pod netns from the original client's IP. */
@@ -68,17 +48,6 @@ export function connectApp(ctx: PodContext, port: number, srcIp: string): net.So
  * workload; like ztunnel, wait a little for it rather than deny at once (fails closed after).
  */
 export const LOCAL_WORKLOAD_WAIT_MS = 5000;
-
-/**
- * The source workload of an inbound connection: looked up by IP, unless the request says it
- * came from another network through a gateway (`x-forwarded-network`), where the IP means
- * nothing here (ztunnel inbound.rs); then only its baggage describes it.
- */
-export function sourceWorkload(state: ReturnType<PodContext['state']>, srcIp: string, local: Workload | undefined, peer?: PeerTelemetry): Workload | undefined {
-  const from = peer?.forwardedNetwork;
-  if (from !== undefined && from.toLowerCase() !== (local?.network ?? '').toLowerCase()) return undefined;
-  return state.workloadByIp(srcIp);
-}
 
 /**
  * The inbound connection record: the peer as seen (IP, mTLS identity; its baggage when our
@@ -111,9 +80,9 @@ export function createHboneInbound(ctx: PodContext, certificate: WorkloadCertifi
     certificate,
     authorize: async (req) => {
       await ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS);
-      const d = authorizeInbound(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
+      const d = inboundVerdict(ctx, { srcIp: req.srcAddr, dstIp: req.dstAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
       reportDryRun(ctx, d, { srcIp: req.srcAddr, dstPort: req.dstPort, peerIdentity: req.peerIdentity });
-      return { allowed: d.allowed, reason: d.reason };
+      return { allowed: d.allowed, reason: d.reason, ...(d.kind ? { kind: d.kind } : {}) };
     },
     // The 200 says who answered (ztunnel build_response, ENABLE_RESPONSE_BAGGAGE's default).
     responseBaggage: () => {
@@ -166,13 +135,13 @@ export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEv
   client.pause();
   void ctx.waitForWorkload(ctx.pod.ip, LOCAL_WORKLOAD_WAIT_MS).then(() => {
     if (client.destroyed) return;
-    const d = authorizeInbound(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
+    const d = inboundVerdict(ctx, { srcIp: src, dstIp: dst.address, dstPort: dst.port });
     reportDryRun(ctx, d, { srcIp: src, dstPort: dst.port });
     onEvent?.({ pod: ctx.pod.ip, src, dst: `${dst.address}:${dst.port}`, allowed: d.allowed, reason: d.reason });
     const rec = inboundRecord(ctx, src, dst.port, undefined);
     rec.src.addr = `${src}:${client.remotePort ?? 0}`;
     if (!d.allowed) {
-      ctx.connections.closed({ ...rec, bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'DENY', error: d.reason });
+      ctx.connections.closed(refused(rec, failure(d.kind ?? 'POLICY_DENIED', d.reason)));
       client.destroy();
       return;
     }
@@ -182,7 +151,7 @@ export function handlePlaintextInbound(ctx: PodContext, client: net.Socket, onEv
     let failed: string | undefined;
     app.once('error', (e) => (failed = e.message));
     app.once('connect', () => ctx.connections.opened(rec));
-    reportOnClose(ctx.connections, rec, client, () => ({ sent: client.bytesRead, recv: client.bytesWritten }), () => conn.ended ?? (failed ? { flag: 'CONNECT', error: failed } : undefined));
+    reportOnClose(ctx.connections, rec, client, () => ({ sent: client.bytesRead, recv: client.bytesWritten }), () => conn.ended ?? (failed ? failure('UPSTREAM_CONNECT_FAILED', failed) : undefined));
     pipeBoth(client, app);
     client.resume();
   });

@@ -1,15 +1,15 @@
 // Outbound (15001, in the pod netns): original destination → route (spec §2.8) → HBONE through
 // the pod's pool (next-hop socket made in the pod netns with SO_MARK 0x539) or plain TCP.
 import type net from 'node:net';
-import { HboneError } from '../dataplane/hbone/client.js';
 import type { HbonePool } from '../dataplane/hbone/pool.js';
-import { IdentityMismatchError } from '../dataplane/hbone/tls.js';
 import { splice } from '../dataplane/hbone/splice.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { INPOD_MARK } from '../platform/capture-rules.js';
-import { baggageOf, nextConnectionId, peerMeta, serviceMeta, type ConnectionRecord, type ResponseFlag } from '../dataplane/connections.js';
-import { pipeBoth, reportOnClose, type PodContext } from './pod.js';
-import { routeOutbound, type OutboundRoute } from '../dataplane/mesh-state.js';
+import { baggageOf, nextConnectionId, peerMeta, refused, reportOnClose, serviceMeta, type ConnectionRecord } from '../dataplane/connections.js';
+import { pipeBoth } from '../dataplane/copy.js';
+import { DATAPLANE_ERRORS, DataplaneFailure, errorKindOf, failure, type ResponseFlag } from '../dataplane/errors.js';
+import type { PodContext } from './pod.js';
+import { routeOutbound, type OutboundRoute } from './route.js';
 
 export interface OutboundEvent {
   pod: string;
@@ -25,15 +25,9 @@ export interface OutboundContext extends PodContext {
   onEvent?(e: OutboundEvent): void;
 }
 
-/** ztunnel's response flag for a failed outbound attempt (spec §8.1). */
+/** ztunnel's response flag for a failed outbound attempt (spec §8.1), from the error table. */
 export function flagFor(e: unknown): ResponseFlag {
-  if (e instanceof HboneError) {
-    if (e.status === 401) return 'DENY';
-    if (e.code === 'CERT_REVOKED') return 'CERT_REVOKED';
-    return e.code === 'TLS' ? 'TLS_FAILURE' : 'CONNECT';
-  }
-  if (e instanceof IdentityMismatchError) return 'TLS_FAILURE';
-  return 'CONNECT';
+  return DATAPLANE_ERRORS[errorKindOf(e)].flag;
 }
 
 export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
@@ -64,7 +58,7 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
   const counts = (): { sent: number; recv: number } => ({ sent: client.bytesRead, recv: client.bytesWritten });
   if (route.kind === 'fail') {
     event(route.reason);
-    ctx.connections.closed({ ...rec, bytesSent: 0, bytesRecv: 0, durationMs: 0, flag: 'CONNECT', error: route.reason });
+    ctx.connections.closed(refused(rec, failure(route.error, route.reason)));
     client.destroy();
     return;
   }
@@ -76,7 +70,7 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
     let failed: string | undefined;
     up.once('connect', () => ctx.connections.opened(r));
     up.once('error', (e) => (failed = e.message));
-    reportOnClose(ctx.connections, r, client, counts, () => (failed ? { flag: 'CONNECT', error: failed } : undefined));
+    reportOnClose(ctx.connections, r, client, counts, () => (failed ? failure('UPSTREAM_CONNECT_FAILED', failed) : undefined));
     pipeBoth(client, up);
     event();
     return;
@@ -93,7 +87,7 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
         dst: route.authority,
         nextHop: route.nextHop,
         certificate: await ctx.certificate().catch((e: Error) => {
-          throw Object.assign(new Error(`no certificate for ${ctx.identity}: ${e.message}`), { flag: 'IDENTITY_ERROR' as const });
+          throw new DataplaneFailure('NO_CERTIFICATE', `no certificate for ${ctx.identity}: ${e.message}`);
         }),
         expectedIdentities: route.expectedIdentities,
         srcIp: ctx.pod.ip,
@@ -102,9 +96,8 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
         ...(srcWorkload ? { baggage: baggageOf(srcWorkload) } : {}),
       });
     } catch (e) {
-      const flag = (e as { flag?: ResponseFlag }).flag ?? flagFor(e);
       event((e as Error).message);
-      ctx.connections.closed({ ...r, bytesSent: 0, bytesRecv: 0, durationMs: Date.now() - r.startedAt, flag, error: (e as Error).message });
+      ctx.connections.closed(refused(r, failure(errorKindOf(e), (e as Error).message), Date.now() - r.startedAt));
       client.destroy();
       return;
     }

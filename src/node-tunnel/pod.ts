@@ -1,8 +1,8 @@
 // What the data-path handlers of one enrolled pod share (spec §6.5: one in-pod proxy per pod).
 import type net from 'node:net';
 import type { SocketFactory } from '../platform/sockets.js';
-import type { ConnectionClosed, ConnectionRecord, ResponseFlag } from '../dataplane/connections.js';
-import type { DryRunEvent } from './inbound.js';
+import type { ConnectionEnd, ConnectionSink } from '../dataplane/connections.js';
+import type { DryRunEvent } from '../dataplane/inbound-authz.js';
 import type { MeshState } from '../dataplane/mesh-state.js';
 
 export interface PodRef {
@@ -11,12 +11,6 @@ export interface PodRef {
   /** /run/netns/<netns>. */
   netnsPath: string;
   ip: string;
-}
-
-/** Where the data path reports connections (metrics, access log, admin). */
-export interface ConnectionSink {
-  opened(r: ConnectionRecord): void;
-  closed(r: ConnectionClosed): void;
 }
 
 export interface PodContext {
@@ -45,28 +39,5 @@ export interface InboundConnection {
   /** The tunnel → app socket: destroying it ends the connection on both sides. */
   app: net.Socket;
   /** Set when the tunnel ends the connection itself (policy change, revocation). */
-  ended?: { flag: ResponseFlag; error: string };
-}
-
-/** Reports a connection's close once its socket closes; `s` is the tunnel's socket to the side whose reads are "sent". */
-export function reportOnClose(sink: ConnectionSink, rec: ConnectionRecord, s: net.Socket, counts: () => { sent: number; recv: number }, end?: () => { flag: ResponseFlag; error: string } | undefined): void {
-  s.once('close', (hadError) => {
-    const c = counts();
-    const e = end?.();
-    sink.closed({ ...rec, bytesSent: c.sent, bytesRecv: c.recv, durationMs: Date.now() - rec.startedAt, flag: e?.flag ?? '-', ...(e ? { error: e.error } : hadError ? { error: 'connection reset' } : {}) });
-  });
-}
-
-export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
-
-/** Plain byte copy with half-close; an error on either side destroys both. */
-export function pipeBoth(a: net.Socket, b: net.Socket): void {
-  a.allowHalfOpen = true;
-  b.allowHalfOpen = true;
-  a.on('error', () => b.destroy());
-  b.on('error', () => a.destroy());
-  a.once('close', (hadError) => hadError && b.destroy());
-  b.once('close', (hadError) => hadError && a.destroy());
-  a.pipe(b);
-  b.pipe(a);
+  ended?: ConnectionEnd;
 }

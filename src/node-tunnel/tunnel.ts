@@ -10,13 +10,15 @@ import type { HboneServer, TunnelInfo } from '../dataplane/hbone/server.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
 import { DEFAULT_PORTS, INPOD_MARK, applyCaptureRules, removeCaptureRules } from '../platform/capture-rules.js';
 import { ffiSockets, type SocketFactory } from '../platform/sockets.js';
-import { authorizeInbound, createHboneInbound, handlePlaintextInbound, sourceWorkload, type DryRunEvent, type PlaintextEvent } from './inbound.js';
+import { createHboneInbound, handlePlaintextInbound, inboundVerdict, type PlaintextEvent } from './inbound.js';
 import { handleOutbound, type OutboundEvent } from './outbound.js';
 import type { InboundConnection, PodContext, PodRef } from './pod.js';
-import { nextConnectionId, peerMeta, type ConnectionClosed, type ConnectionRecord } from '../dataplane/connections.js';
-import { stripV4Mapped } from './pod.js';
+import { nextConnectionId, peerMeta, sourceWorkload, stripV4Mapped, type ConnectionClosed, type ConnectionRecord } from '../dataplane/connections.js';
+import { failure, kindOfHboneStatus } from '../dataplane/errors.js';
+import type { DryRunEvent } from '../dataplane/inbound-authz.js';
 import { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe.js';
-import { MeshState, spiffeIdOf } from '../dataplane/mesh-state.js';
+import { MeshState } from '../dataplane/mesh-state.js';
+import { spiffeIdOf } from '../dataplane/state/identity.js';
 
 export interface NodeTunnelOptions {
   snapshot: MeshSnapshot;
@@ -134,10 +136,10 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
     for (const e of this.#pods.values()) {
       const ctx = this.#context(e);
       for (const c of e.inbound) {
-        const d = authorizeInbound(ctx, { srcIp: c.srcIp, dstIp: e.ref.ip, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}) });
+        const d = inboundVerdict(ctx, { srcIp: c.srcIp, dstIp: e.ref.ip, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}) });
         if (d.allowed) continue;
         e.inbound.delete(c);
-        c.ended = { flag: 'DENY', error: `policy changed: ${d.reason}` };
+        c.ended = failure(d.kind ?? 'POLICY_DENIED', `policy changed: ${d.reason}`);
         c.app.destroy(new Error(`policy changed: ${d.reason}`));
         this.emit('revoked', { pod: e.ref.ip, src: c.srcIp, dstPort: c.dstPort, ...(c.peerIdentity !== undefined ? { peerIdentity: c.peerIdentity } : {}), reason: d.reason });
       }
@@ -216,8 +218,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
       bytesSent: 0,
       bytesRecv: 0,
       durationMs: 0,
-      flag: t.status === 401 ? 'DENY' : 'CONNECT',
-      error: `HTTP ${t.status}: ${t.reason ?? ''}`,
+      ...failure(t.kind ?? kindOfHboneStatus(t.status), `HTTP ${t.status}: ${t.reason ?? ''}`),
     };
   }
 
@@ -264,7 +265,7 @@ export class NodeTunnel extends EventEmitter<NodeTunnelEvents> implements Tunnel
     hbone.on('revokedPeer', (p) => {
       // Mark this peer's connections before the session goes, so their records say why.
       const ip = stripV4Mapped(p.remoteAddr);
-      for (const c of base.inbound) if (c.peerIdentity === p.peerIdentity && c.srcIp === ip) c.ended = { flag: 'CERT_REVOKED', error: `peer certificate ${p.serial} revoked` };
+      for (const c of base.inbound) if (c.peerIdentity === p.peerIdentity && c.srcIp === ip) c.ended = failure('CERT_REVOKED', `peer certificate ${p.serial} revoked`);
       this.emit('certRevoked', { pod: ref.ip, side: 'server', peerIdentity: p.peerIdentity, serial: p.serial, sessions: 1 });
     });
     const e: Enrolled = { uid, ...base, listeners: [], hbone, pool };

@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Authorization, GatewayAddress, LoadBalancing, LoadBalancingScope, MeshSnapshot, Service, Workload } from '../../src/mesh-api/types.js';
-import { ILLEGAL_PORTS, MeshState, isIllegalInboundPort, localityRank, peerIdentityOf, routeOutbound, spiffeIdOf, type OutboundRoute } from '../../src/dataplane/mesh-state.js';
+import { MeshState } from '../../src/dataplane/mesh-state.js';
+import { localityRank } from '../../src/dataplane/state/endpoints.js';
+import { peerIdentityOf, spiffeIdOf } from '../../src/dataplane/state/identity.js';
+import { ILLEGAL_PORTS, isIllegalInboundPort, routeOutbound, type OutboundRoute } from '../../src/node-tunnel/route.js';
 import { workload } from './support/xds-fixtures.js';
 
 const wl = (name: string, ip: string, o: Partial<Workload> = {}): Workload =>

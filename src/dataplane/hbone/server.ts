@@ -12,6 +12,7 @@ import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
 import { normalizeSerial } from '../../identity/serial.js';
 import { peerIdentityIn, serverTlsOptions, trustDomainOf } from './tls.js';
+import { DATAPLANE_ERRORS, type DataplaneErrorKind } from '../errors.js';
 
 export interface AuthorizeRequest {
   peerIdentity: string;
@@ -27,6 +28,8 @@ export interface AuthorizeRequest {
 export interface AuthorizeResult {
   allowed: boolean;
   reason?: string;
+  /** Why it is refused (default POLICY_DENIED): decides the status (errors.ts). */
+  kind?: DataplaneErrorKind;
 }
 
 export interface UpstreamContext {
@@ -97,6 +100,8 @@ export interface TunnelInfo {
   dst: string;
   status: number;
   reason?: string;
+  /** Why it was refused (errors.ts); absent on a 200. */
+  kind?: DataplaneErrorKind;
   bytesIn: number;
   bytesOut: number;
   /** What the client said about itself in the request's headers. */
@@ -296,24 +301,25 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     const authority = rawAuthority.slice(0, 256); // for events: a hostile one may be 64 KiB
     const peer = peerTelemetry(headers);
     const info = (status: number, reason?: string): TunnelInfo => ({ peerIdentity, srcAddr, dst: authority, status, reason, bytesIn: 0, bytesOut: 0, peer });
-    const refuse = (status: number, reason: string): void => {
+    const refuse = (kind: DataplaneErrorKind, reason: string): void => {
+      const status = DATAPLANE_ERRORS[kind].hboneStatus;
       try {
         if (!stream.closed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
       } catch {
         // the session is gone; the refusal is still reported
       }
-      this.emit('tunnel', info(status, reason));
+      this.emit('tunnel', { ...info(status, reason), kind });
     };
     // §2.5: non-CONNECT, extended CONNECT (RFC 8441) and unparseable authorities are 400.
-    if (headers[':method'] !== 'CONNECT') return refuse(400, `method ${String(headers[':method'])} is not CONNECT`);
+    if (headers[':method'] !== 'CONNECT') return refuse('BAD_TUNNEL_REQUEST', `method ${String(headers[':method'])} is not CONNECT`);
     const extra = [':path', ':scheme', ':protocol'].find((h) => headers[h] !== undefined);
-    if (extra) return refuse(400, `plain CONNECT carries no ${extra}`);
+    if (extra) return refuse('BAD_TUNNEL_REQUEST', `plain CONNECT carries no ${extra}`);
     const dst = parseAuthority(rawAuthority);
-    if (!dst) return refuse(400, `bad authority '${authority.slice(0, 80)}'`);
+    if (!dst) return refuse('BAD_TUNNEL_REQUEST', `bad authority '${authority.slice(0, 80)}'`);
     // §2.6 step 3: an IP authority must be the address this connection was accepted on.
     const localAddr = canonicalIp(socket.localAddress ?? '');
     if (canonicalIp(dst.ip) !== localAddr && !this.#acceptAuthority(dst, localAddr)) {
-      return refuse(400, `authority ${dst.ip} is not the destination ${localAddr}`);
+      return refuse('BAD_TUNNEL_REQUEST', `authority ${dst.ip} is not the destination ${localAddr}`);
     }
 
     const ac = new AbortController();
@@ -330,10 +336,10 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
         headers,
       });
     } catch (e) {
-      decision = { allowed: false, reason: `authorize failed: ${(e as Error).message}` };
+      decision = { allowed: false, kind: 'DESTINATION_REJECTED', reason: `authorize failed: ${(e as Error).message}` };
     }
     if (ac.signal.aborted) return;
-    if (!decision.allowed) return refuse(401, decision.reason ?? 'denied'); // §2.5: authz denial
+    if (!decision.allowed) return refuse(decision.kind ?? 'POLICY_DENIED', decision.reason ?? 'denied'); // §2.5: authz denial
 
     if (this.#opts.terminate) return this.#terminate(stream, dst, { peerIdentity, srcAddr, signal: ac.signal, headers, peer }, info);
 
@@ -343,7 +349,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       upstream = await untilAborted(this.#opts.connectUpstream(dst, { peerIdentity, srcAddr, signal: ac.signal, headers, peer }), ac.signal);
     } catch (e) {
       if (ac.signal.aborted) return; // the client reset the stream: nothing to answer
-      return refuse(503, `upstream connect: ${(e as Error).message}`); // §2.5: CONNECT failure
+      return refuse('UPSTREAM_CONNECT_FAILED', `upstream connect: ${(e as Error).message}`); // §2.5: CONNECT failure
     } finally {
       this.#pendingUpstreams--;
     }

@@ -2,7 +2,8 @@
 // Every value comes from workload-level facts (workload name, namespace, canonical service and
 // revision, SPIFFE identity, cluster, service hostname), never from pod names, addresses, ports
 // or connection ids, so the number of series stays bounded however many pods come and go.
-import type { ConnectionRecord, ResponseFlag } from '../connections.js';
+import type { ConnectionRecord } from '../connections.js';
+import type { ResponseFlag } from '../errors.js';
 
 export type TrafficLabels = Record<(typeof TRAFFIC_LABEL_NAMES)[number], string>;
 

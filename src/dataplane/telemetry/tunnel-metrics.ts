@@ -1,5 +1,6 @@
-// The node tunnel's Prometheus metrics (spec §8.1), fed from connection records and the
-// daemon's xDS / certificate / handshake events. No I/O: the stats server renders `registry`.
+// A proxy's Prometheus metrics (spec §8.1; ztunnel's names), fed from connection records and the
+// xDS / certificate / handshake events (telemetry/attach.ts). No I/O: the stats server renders
+// `registry`. Only the enrolled-pod gauge is the node tunnel's own (omitted without a source).
 //
 // Connection accounting follows ztunnel's ConnectionResult: opened (response_flags "-") when a
 // connection starts, closed with its final flag, failed when it ended with a flag or an error.
@@ -12,8 +13,8 @@ import { metricBytes, trafficLabels } from './labels.js';
 
 /** Live state read at scrape time. */
 export interface TunnelMetricSources {
-  /** Enrolled pods (istio_active_proxy_count). */
-  enrolledPods(): number;
+  /** Enrolled pods (istio_active_proxy_count); the node tunnel's, absent for other proxies. */
+  enrolledPods?(): number;
   /** Certificates held: identity and expiry. */
   certificates(): readonly { identity: string; notAfter?: Date | undefined }[];
   /** Whether the xDS stream is up. */
@@ -59,7 +60,8 @@ export class TunnelMetrics {
       for (const c of src.openConnections()) c.direction === 'outbound' ? source++ : destination++;
       return [{ labels: { reporter: 'source' }, value: source }, { labels: { reporter: 'destination' }, value: destination }];
     });
-    r.collected('istio_active_proxy_count', 'Pods this node tunnel serves (enrolled)', 'gauge', () => [{ value: src.enrolledPods() }]);
+    const enrolled = src.enrolledPods?.bind(src);
+    if (enrolled) r.collected('istio_active_proxy_count', 'Pods this node tunnel serves (enrolled)', 'gauge', () => [{ value: enrolled() }]);
     this.xdsTerminations = r.counter('istio_xds_connection_terminations_total', 'xDS stream terminations, by reason (unstable)', { labelled: true });
     r.collected('istio_xds_message_total', 'xDS responses received, by type URL (unstable)', 'counter', () => [...src.xdsMessages()].map(([url, value]) => ({ labels: { url }, value })));
     r.collected('ambit_xds_connected', '1 while the xDS stream to the control plane is up', 'gauge', () => [{ value: src.xdsConnected() ? 1 : 0 }]);
