@@ -2,7 +2,8 @@
 // state gives, Envoy's default LEAST_REQUEST (power of two choices over in-flight requests),
 // and on a retry hosts already tried are avoided while others remain.
 import type { Service } from '../mesh-api/types.js';
-import type { Endpoint, MeshState } from '../dataplane/mesh-state.js';
+import type { MeshState } from '../dataplane/mesh-state.js';
+import type { Endpoint } from '../dataplane/state/endpoints.js';
 import { formatAuthority } from '../dataplane/hbone/headers.js';
 
 export interface Picked extends Endpoint {

@@ -14,7 +14,9 @@ import type { BackendRef, RetryPolicy, RouteRule, WaypointRoutes } from '../mesh
 import { HboneServer, type UpstreamContext } from '../dataplane/hbone/server.js';
 import { HbonePool } from '../dataplane/hbone/pool.js';
 import { canonicalIp, formatAuthority, type HboneTarget } from '../dataplane/hbone/headers.js';
-import { HBONE_PORT, spiffeIdOf, type MeshState } from '../dataplane/mesh-state.js';
+import type { MeshState } from '../dataplane/mesh-state.js';
+import { spiffeIdOf } from '../dataplane/state/identity.js';
+import { HBONE_PORT } from '../dataplane/state/waypoints.js';
 import { applyFilters, modifyHeaders, pickBackend, selectRoute, type RequestEdit } from './routing.js';
 import { decorateRequest, decorateResponse, endToEnd, type HeaderMap } from './http-headers.js';
 import { grpcStatusOf, isGrpc, LOCAL_REPLIES, type LocalReply, type ResponseFlag } from './local-reply.js';
