@@ -57,7 +57,7 @@ export function reportOnClose(sink: ConnectionSink, rec: ConnectionRecord, s: ne
   });
 }
 
-export const stripV4Mapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+export { stripV4Mapped } from '../lib/ip.js';
 
 /** Plain byte copy with half-close; an error on either side destroys both. */
 export function pipeBoth(a: net.Socket, b: net.Socket): void {

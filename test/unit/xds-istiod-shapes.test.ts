@@ -17,7 +17,7 @@ import { policyMatches } from '../../src/authz/evaluate.js';
 import { CertificateAuthority } from '../../src/ca/authority.js';
 import { PROTO_DIR } from '../../src/ca/istio-ca-proto.js';
 import { XdsClient } from '../../src/dataplane/xds-client.js';
-import { ipToBytes } from '../../src/xds/ip.js';
+import { ipToBytes } from '../../src/lib/ip.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, DELTA_ADS_PATH } from '../../src/xds/proto.js';
 import { decodeDeltaRequest, encodeDeltaResponse, encodeFramedResource, type DeltaRequest } from '../../src/xds/wire.js';
 import { sleep } from './support/control-plane.js';

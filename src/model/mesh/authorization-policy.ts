@@ -1,7 +1,7 @@
 // security.istio.io AuthorizationPolicy (v1, v1beta1): schema, type and apply-time
 // warnings for fields a node tunnel cannot enforce (spec §5.1, §5.2). Pure.
 import { z } from 'zod';
-import { ipProblem } from '../../authz/ip.js';
+import { ipProblem } from '../../lib/ip.js';
 import { checkIps, checkNoEmpty, checkOneAttachment, checkServiceAccounts, checkTargetRef, issue, portTextProblem, serviceAccountProblem, wildcardValueProblem, type Path } from './checks.js';
 import { meshMeta, meshStatus, policyTargetRef, portString, strings, workloadSelector, type MeshObject } from './common.js';
 import { ruleL4View, spiffePrincipalWarnings } from './authorization-l4.js';
