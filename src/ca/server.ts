@@ -15,7 +15,7 @@ import type { Logger } from '../lib/log.js';
 import type { Counter, MetricsRegistry } from '../lib/metrics.js';
 import { addAdminService } from './admin-service.js';
 import { CaError, type CertificateAuthority } from './authority.js';
-import { loadIstioCaService, stringValue, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
+import { istioCertificateService, metadataString, type IstioCertificateRequest, type IstioCertificateResponse } from '../identity/ca-proto.js';
 import { NodeAuthError, type NodeAuthority } from './node-auth.js';
 import type { NodePods } from './node-pods.js';
 
@@ -127,7 +127,7 @@ export class CaServer {
   static async start(opts: CaServerOptions): Promise<CaServer> {
     const s = new CaServer(opts);
     await opts.pods.start();
-    s.#server.addService(loadIstioCaService(), {
+    s.#server.addService(istioCertificateService(), {
       CreateCertificate: (call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, cb: grpc.sendUnaryData<IstioCertificateResponse>) => {
         const ctx: { node?: string } = {};
         s.#createCertificate(call, ctx).then(
@@ -170,7 +170,7 @@ export class CaServer {
     const node = this.#authenticate(call.metadata);
     ctx.node = node;
     const req = call.request;
-    const identity = stringValue(req.metadata?.fields?.[IMPERSONATED_IDENTITY]);
+    const identity = metadataString(req, IMPERSONATED_IDENTITY);
     if (identity === undefined) {
       throw new Refusal(grpc.status.PERMISSION_DENIED, 'no_impersonation', `node ${node} has no workload identity of its own: a node token may only request pod identities (set metadata.${IMPERSONATED_IDENTITY} to the pod's SPIFFE ID)`);
     }
@@ -234,7 +234,7 @@ export class CaServer {
   /** Logs, counts and converts any failure into a gRPC error; internal errors stay generic to the caller. */
   #refuse(e: unknown, call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, node = '-'): Partial<grpc.StatusObject> {
     const { metrics, log } = this.#opts;
-    const identity = stringValue(call.request?.metadata?.fields?.[IMPERSONATED_IDENTITY]) ?? '-';
+    const identity = metadataString(call.request, IMPERSONATED_IDENTITY) ?? '-';
     if (e instanceof Refusal) {
       metrics.refusals.inc({ reason: e.reason });
       if (e.reason === 'unauthenticated' || e.reason === 'unknown_cluster') metrics.authnFailure.inc();

@@ -24,7 +24,8 @@ import type { Logger } from '../lib/log.js';
 import type { Counter, Gauge, MetricsRegistry } from '../lib/metrics.js';
 import { DELTA_ADS_PATH } from '../xds/proto.js';
 import { ResourceTable, TYPE_URLS, type Changes, type TypeUrl } from '../xds/table.js';
-import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, structString, type DeltaRequest } from '../xds/wire.js';
+import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, type DeltaRequest } from '../xds/wire.js';
+import { structString } from '../lib/proto.js';
 
 export interface XdsServerOptions {
   /** Node token check (NodeAuthority.verifyNodeToken): returns the node name or throws. */
