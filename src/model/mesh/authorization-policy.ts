@@ -4,36 +4,16 @@ import { z } from 'zod';
 import { ipProblem } from '../../lib/ip.js';
 import { checkIps, checkNoEmpty, checkOneAttachment, checkServiceAccounts, checkTargetRef, issue, portTextProblem, serviceAccountProblem, wildcardValueProblem, type Path } from './checks.js';
 import { meshMeta, meshStatus, policyTargetRef, portString, strings, workloadSelector, type MeshObject } from './common.js';
-import { ruleL4View, spiffePrincipalWarnings } from './authorization-l4.js';
+import { OPERATION_FIELDS, ruleL4View, SOURCE_FIELDS, spiffePrincipalWarnings, WHEN_KEYS, WHEN_MAP_KEYS, type OperationField, type SourceField } from './authorization-l4.js';
 import type { MeshWarning } from './warning.js';
 
 export { L4_WHEN_KEYS, spiffePrincipalWarnings } from './authorization-l4.js';
 
-const source = z.strictObject({
-  principals: strings.optional(),
-  notPrincipals: strings.optional(),
-  requestPrincipals: strings.optional(),
-  notRequestPrincipals: strings.optional(),
-  namespaces: strings.optional(),
-  notNamespaces: strings.optional(),
-  serviceAccounts: strings.optional(),
-  notServiceAccounts: strings.optional(),
-  ipBlocks: strings.optional(),
-  notIpBlocks: strings.optional(),
-  remoteIpBlocks: strings.optional(),
-  notRemoteIpBlocks: strings.optional(),
-});
-
-const operation = z.strictObject({
-  hosts: strings.optional(),
-  notHosts: strings.optional(),
-  ports: z.array(portString).optional(),
-  notPorts: z.array(portString).optional(),
-  methods: strings.optional(),
-  notMethods: strings.optional(),
-  paths: strings.optional(),
-  notPaths: strings.optional(),
-});
+// The field lists come from the attribute table (in its order); only ports are not plain string lists.
+const portList = z.array(portString).optional();
+type OperationShape = { [K in OperationField]: K extends 'ports' | 'notPorts' ? typeof portList : z.ZodOptional<typeof strings> };
+const source = z.strictObject(Object.fromEntries(SOURCE_FIELDS.map((k) => [k, strings.optional()])) as { [K in SourceField]: z.ZodOptional<typeof strings> });
+const operation = z.strictObject(Object.fromEntries(OPERATION_FIELDS.map((k) => [k, k === 'ports' || k === 'notPorts' ? portList : strings.optional()])) as OperationShape);
 
 const condition = z.strictObject({ key: z.string().optional(), values: strings.optional(), notValues: strings.optional() });
 
@@ -45,22 +25,7 @@ const rule = z.strictObject({
 
 export const AUTHZ_ACTIONS = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] as const;
 
-// `when` keys istiod accepts (security.ValidateAttribute): exact names, and `name[key]` maps.
-const WHEN_KEYS = [
-  'source.ip',
-  'remote.ip',
-  'source.namespace',
-  'source.serviceAccount',
-  'source.principal',
-  'source.trustDomain',
-  'request.auth.principal',
-  'request.auth.audiences',
-  'request.auth.presenter',
-  'destination.ip',
-  'destination.port',
-  'connection.sni',
-];
-const WHEN_MAP_KEYS = ['request.headers', 'request.auth.claims', 'experimental.envoy.filters.'];
+// `when` keys istiod accepts (security.ValidateAttribute): the table's exact names, and `name[key]` maps.
 const RETIRED_WHEN_KEYS: Record<string, string> = {
   'destination.namespace': 'is replaced by the policy\'s metadata.namespace',
   'destination.name': 'was only supported in v1alpha1',
