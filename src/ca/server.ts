@@ -18,8 +18,9 @@ import { CaError, type CertificateAuthority } from './authority.js';
 import { istioCertificateService, metadataString, type IstioCertificateRequest, type IstioCertificateResponse } from '../identity/ca-proto.js';
 import { NodeAuthError, type NodeAuthority } from './node-auth.js';
 import type { NodePods } from './node-pods.js';
+import { SECURE_GRPC_PORT } from '../mesh-api/ports.js';
 
-export const DEFAULT_CA_PORT = 15012;
+export const DEFAULT_CA_PORT = SECURE_GRPC_PORT;
 /** Names the CA's serving certificate covers: Istio's CA_ADDRESS host, and loopback. */
 export const CA_SERVER_DNS = ['istiod.istio-system.svc', 'localhost'];
 export const CA_SERVER_IPS = ['127.0.0.1'];

@@ -15,6 +15,7 @@ import { applicablePolicies } from '../authz/evaluate.js';
 import type { PeerIdentity } from '../authz/evaluate.js';
 import { canonicalIp, formatAuthority } from './hbone/headers.js';
 import { DEFAULT_TRUST_DOMAIN, parseSpiffeId } from '../identity/spiffe.js';
+import { HBONE_PORT, INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT } from '../mesh-api/ports.js';
 
 export interface Endpoint {
   workload: Workload;
@@ -27,10 +28,10 @@ export interface ServiceMatch {
   port: Port;
 }
 
-export const HBONE_PORT = 15008;
+export { HBONE_PORT } from '../mesh-api/ports.js';
 
 /** The node tunnel's own ports (§1): outbound, inbound plaintext, inbound HBONE. */
-export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([15001, 15006, HBONE_PORT]);
+export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([OUTBOUND_CAPTURE_PORT, INBOUND_CAPTURE_PORT, HBONE_PORT]);
 
 /** §1, §2.7: inbound whose target port is one of ours would loop into the tunnel (SelfCall). */
 export function isIllegalInboundPort(port: number): boolean {

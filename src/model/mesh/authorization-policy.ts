@@ -6,6 +6,7 @@ import { checkIps, checkNoEmpty, checkOneAttachment, checkServiceAccounts, check
 import { meshMeta, meshStatus, policyTargetRef, portString, strings, workloadSelector, type MeshObject } from './common.js';
 import { OPERATION_FIELDS, ruleL4View, SOURCE_FIELDS, spiffePrincipalWarnings, WHEN_KEYS, WHEN_MAP_KEYS, type OperationField, type SourceField } from './authorization-l4.js';
 import type { MeshWarning } from './warning.js';
+import { DRY_RUN_ANNOTATION } from '../../mesh-api/labels.js';
 
 export { L4_WHEN_KEYS, spiffePrincipalWarnings } from './authorization-l4.js';
 
@@ -104,7 +105,6 @@ function checkRule(ctx: z.RefinementCtx, r: AuthorizationPolicyRule, base: Path,
   });
 }
 
-const DRY_RUN = 'istio.io/dry-run';
 // Go's strconv.ParseBool, which istiod parses the annotation with.
 const GO_BOOLS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'];
 
@@ -138,11 +138,11 @@ export const authorizationPolicySchema = z.strictObject({
   status: meshStatus,
 }).superRefine((ap, ctx) => {
   // istiod checkDryRunAnnotation: a Go boolean, and only for ALLOW and DENY.
-  const dryRun = ap.metadata.annotations?.[DRY_RUN];
+  const dryRun = ap.metadata.annotations?.[DRY_RUN_ANNOTATION];
   if (dryRun === undefined) return;
   const action = ap.spec?.action ?? 'ALLOW';
-  if (action !== 'ALLOW' && action !== 'DENY') issue(ctx, ['metadata', 'annotations', DRY_RUN], `only supported with action ALLOW or DENY (action is ${action})`);
-  else if (!GO_BOOLS.includes(dryRun)) issue(ctx, ['metadata', 'annotations', DRY_RUN], `must be true or false (got '${dryRun}')`);
+  if (action !== 'ALLOW' && action !== 'DENY') issue(ctx, ['metadata', 'annotations', DRY_RUN_ANNOTATION], `only supported with action ALLOW or DENY (action is ${action})`);
+  else if (!GO_BOOLS.includes(dryRun)) issue(ctx, ['metadata', 'annotations', DRY_RUN_ANNOTATION], `must be true or false (got '${dryRun}')`);
 });
 
 export type AuthorizationPolicy = MeshObject<z.infer<typeof authorizationPolicySchema>>;

@@ -48,4 +48,4 @@ export const gatewaySchema = z.strictObject({
 });
 
 export type Gateway = MeshObject<z.infer<typeof gatewaySchema>>;
-export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
+export { WAYPOINT_GATEWAY_CLASS } from '../../mesh-api/labels.js';
