@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { CertificateAuthority } from '../src/ca/authority.js';
-import { loadIstioCaService, type IstioCertificateResponse } from '../src/ca/istio-ca-proto.js';
+import { istioCertificateService, type IstioCertificateResponse } from '../src/identity/ca-proto.js';
 import { NodeAuthority } from '../src/ca/node-auth.js';
 import { K } from '../src/local/controllers/kinds.js';
 import { createCsr, generateKeyPair } from '../src/identity/x509.js';
@@ -57,7 +57,7 @@ async function benchSign(pool: string[]): Promise<Record<string, number>> {
 
 async function benchServer(pool: string[]): Promise<Record<string, number>> {
   const cp = await TestControlPlane.start('ambit-bench-ca-', { ca: { trustDomain: TD } });
-  const svc = loadIstioCaService();
+  const svc = istioCertificateService();
   const method = svc['CreateCertificate']!;
   const client = new grpc.Client(`127.0.0.1:${cp.cp.caPort!}`, grpc.credentials.createSsl(Buffer.from(cp.cp.authority!.rootsPem)), { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' });
   try {

@@ -3,13 +3,16 @@
 // anything runs (`ambit analyze -f app/`) sees the pods the Deployment will make.
 import type { Container, KubeObject } from '../model/core/types.js';
 import type { Finding, Level } from './types.js';
+import { DATAPLANE_MODE_LABEL } from '../mesh-api/labels.js';
 
 export const ROOT_NAMESPACE = 'istio-system';
-export const DATAPLANE_MODE = 'istio.io/dataplane-mode';
-export const USE_WAYPOINT = 'istio.io/use-waypoint';
-export const USE_WAYPOINT_NAMESPACE = 'istio.io/use-waypoint-namespace';
-export const WAYPOINT_FOR = 'istio.io/waypoint-for';
-export const WAYPOINT_CLASS = 'istio-waypoint';
+export {
+  DATAPLANE_MODE_LABEL as DATAPLANE_MODE,
+  USE_WAYPOINT_LABEL as USE_WAYPOINT,
+  USE_WAYPOINT_NAMESPACE_LABEL as USE_WAYPOINT_NAMESPACE,
+  WAYPOINT_FOR_LABEL as WAYPOINT_FOR,
+  WAYPOINT_GATEWAY_CLASS as WAYPOINT_CLASS,
+} from '../mesh-api/labels.js';
 export const GATEWAY_API = 'gateway.networking.k8s.io';
 export const SECURITY_ISTIO = 'security.istio.io';
 export const NETWORKING_ISTIO = 'networking.istio.io';
@@ -96,9 +99,9 @@ export class Cluster {
 
   /** In ambient: the pod's own label wins, else its namespace's (spec §6.1). */
   enrolled(w: Workload): boolean {
-    const own = w.labels[DATAPLANE_MODE];
+    const own = w.labels[DATAPLANE_MODE_LABEL];
     if (own !== undefined) return own === 'ambient';
-    return this.namespaceLabels(w.namespace)[DATAPLANE_MODE] === 'ambient';
+    return this.namespaceLabels(w.namespace)[DATAPLANE_MODE_LABEL] === 'ambient';
   }
 
 }

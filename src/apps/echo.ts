@@ -4,6 +4,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { stripV4Mapped } from '../lib/ip.js';
 
 export interface EchoOptions {
   httpPort: number;
@@ -203,7 +204,7 @@ function describe(req: Req, url: URL, name: string, pod: PodInfo, bodyLength: nu
     namespace: pod.namespace ?? '',
     podIP: pod.podIP ?? '',
     node: pod.node ?? '',
-    client: { address: stripMapped(req.socket.remoteAddress ?? ''), port: req.socket.remotePort ?? 0 },
+    client: { address: stripV4Mapped(req.socket.remoteAddress ?? ''), port: req.socket.remotePort ?? 0 },
     method: req.method ?? '',
     path: req.url ?? '/',
     host: req.headers.host ?? (typeof authority === 'string' ? authority : ''),
@@ -234,9 +235,6 @@ function intParam(url: URL, key: string): number | undefined {
   return Number(v);
 }
 
-export function stripMapped(addr: string): string {
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-}
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {

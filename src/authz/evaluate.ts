@@ -1,6 +1,6 @@
 // L4 authorization decision as ztunnel makes it (spec §5.3, ztunnel `assert_rbac` / rbac.rs). Pure.
 import { authorizationResourceName, type AddressMatch, type Authorization, type Match, type Rule, type ServiceAccountMatch, type StringMatch, type Workload } from '../mesh-api/types.js';
-import { inCidr } from './ip.js';
+import { inCidr } from '../lib/ip.js';
 
 /** The authenticated peer; absent on plaintext (15006) connections. */
 export interface PeerIdentity {

@@ -16,12 +16,13 @@ import type { Logger } from '../lib/log.js';
 import type { Counter, MetricsRegistry } from '../lib/metrics.js';
 import { addAdminService } from './admin-service.js';
 import { CaError, type CertificateAuthority } from './authority.js';
-import { loadIstioCaService, stringValue, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
+import { istioCertificateService, metadataString, type IstioCertificateRequest, type IstioCertificateResponse } from '../identity/ca-proto.js';
 import { NodeAuthError, type NodeAuthority } from './node-auth.js';
 import type { NodePods } from './node-pods.js';
 import { isNodeToken, TokenReviewError, type TokenReviewer, type WorkloadCaller } from './token-review.js';
+import { SECURE_GRPC_PORT } from '../mesh-api/ports.js';
 
-export const DEFAULT_CA_PORT = 15012;
+export const DEFAULT_CA_PORT = SECURE_GRPC_PORT;
 /** Names the CA's serving certificate covers: Istio's CA_ADDRESS host, and loopback. */
 export const CA_SERVER_DNS = ['istiod.istio-system.svc', 'localhost'];
 export const CA_SERVER_IPS = ['127.0.0.1'];
@@ -151,7 +152,7 @@ export class CaServer {
   static async start(opts: CaServerOptions): Promise<CaServer> {
     const s = new CaServer(opts);
     await opts.pods.start();
-    s.#server.addService(loadIstioCaService(), {
+    s.#server.addService(istioCertificateService(), {
       CreateCertificate: (call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, cb: grpc.sendUnaryData<IstioCertificateResponse>) => {
         const ctx: { caller?: string } = {};
         s.#createCertificate(call, ctx).then(
@@ -194,7 +195,7 @@ export class CaServer {
     const caller = await this.#authenticate(call.metadata);
     ctx.caller = describeCaller(caller);
     const req = call.request;
-    const asked = stringValue(req.metadata?.fields?.[IMPERSONATED_IDENTITY]);
+    const asked = metadataString(req, IMPERSONATED_IDENTITY);
     let identity: string;
     if ('workload' in caller) {
       // istiod: a workload gets the identity of its own token; impersonating another needs the node authorizer.
@@ -284,7 +285,7 @@ export class CaServer {
   /** Logs, counts and converts any failure into a gRPC error; internal errors stay generic to the caller. */
   #refuse(e: unknown, call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>, caller = '-'): Partial<grpc.StatusObject> {
     const { metrics, log } = this.#opts;
-    const identity = stringValue(call.request?.metadata?.fields?.[IMPERSONATED_IDENTITY]) ?? '-';
+    const identity = metadataString(call.request, IMPERSONATED_IDENTITY) ?? '-';
     if (e instanceof Refusal) {
       metrics.refusals.inc({ reason: e.reason });
       if (e.reason === 'unauthenticated' || e.reason === 'unknown_cluster') metrics.authnFailure.inc();

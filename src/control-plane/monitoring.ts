@@ -3,8 +3,9 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from '../lib/metrics.js';
+import { CONTROL_PLANE_MONITORING_PORT } from '../mesh-api/ports.js';
 
-export const DEFAULT_METRICS_PORT = 15014;
+export const DEFAULT_METRICS_PORT = CONTROL_PLANE_MONITORING_PORT;
 
 export interface MonitoringServer {
   port: number;

@@ -30,7 +30,8 @@ import { DELTA_ADS_PATH } from '../xds/proto.js';
 import { isNodeToken, type TokenReviewer } from '../ca/token-review.js';
 import { RESOURCE_TYPES, resourceType } from '../xds/registry.js';
 import { ResourceTable, type Changes, type Entry, type TypeUrl } from '../xds/table.js';
-import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, structString, type DeltaRequest, type PbStruct } from '../xds/wire.js';
+import { decodeDeltaRequest, encodeDeltaRequest, encodeDeltaResponse, type DeltaRequest } from '../xds/wire.js';
+import { structString, type PbStruct } from '../lib/proto.js';
 
 export interface XdsServerOptions {
   /** Node token check (NodeAuthority.verifyNodeToken): returns the node name or throws. */

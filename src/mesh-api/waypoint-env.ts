@@ -25,6 +25,7 @@
 // Readiness: the waypoint serves `GET /healthz/ready` on WAYPOINT_STATUS_PORT (15021) once it
 // has its certificate and its first xDS push; the pod becomes Ready, and its Gateway gets
 // `status.addresses`, only then.
+import { HBONE_PORT, READINESS_PORT, STATS_PORT } from './ports.js';
 
 export const WAYPOINT_ENV = {
   podName: 'POD_NAME',
@@ -44,9 +45,9 @@ export const WAYPOINT_ENV = {
 /** The command a waypoint pod's container runs. */
 export const WAYPOINT_COMMAND = ['ambit', 'waypoint', 'run'] as const;
 /** Istio's waypoint ports: HBONE, the readiness/status port, merged Prometheus metrics. */
-export const WAYPOINT_HBONE_PORT = 15008;
-export const WAYPOINT_STATUS_PORT = 15021;
-export const WAYPOINT_METRICS_PORT = 15020;
+export const WAYPOINT_HBONE_PORT = HBONE_PORT;
+export const WAYPOINT_STATUS_PORT = READINESS_PORT;
+export const WAYPOINT_METRICS_PORT = STATS_PORT;
 export const WAYPOINT_READY_PATH = '/healthz/ready';
 /** The audience of the token in ISTIO_TOKEN_FILE (istio-agent's projected token). */
 export const ISTIO_CA_AUDIENCE = 'istio-ca';

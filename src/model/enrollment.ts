@@ -1,8 +1,10 @@
 // Ambient enrollment labels (spec §6.1, §7.2). Pure: constants and one check the
 // Namespace, Pod and Deployment-template schemas run on their labels.
+import { DATAPLANE_MODE_LABEL } from '../mesh-api/labels.js';
+
+export { DATAPLANE_MODE_LABEL, REDIRECTION_ANNOTATION, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL } from '../mesh-api/labels.js';
 
 /** `ambient` enrolls a namespace or pod in the mesh; `none` opts a pod (or namespace) out. */
-export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 export const DATAPLANE_MODES = ['ambient', 'none'] as const;
 export type DataplaneMode = (typeof DATAPLANE_MODES)[number];
 
@@ -11,12 +13,7 @@ export type DataplaneMode = (typeof DATAPLANE_MODES)[number];
  * node tunnel accepted it: `enabled`; `pending` when the rules are in but no tunnel took it yet.
  * Removed when the pod leaves the mesh. The control plane sends HBONE only for `enabled`.
  */
-export const REDIRECTION_ANNOTATION = 'ambient.istio.io/redirection';
 export type RedirectionState = 'enabled' | 'pending';
-
-/** Names the waypoint (a Gateway in the same namespace, or `none`); recorded, enforced by the waypoint issue. */
-export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
-export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
 
 /** The error for a bad dataplane-mode value, or undefined when the labels are fine. */
 export function dataplaneModeError(labels: Record<string, string> | undefined): string | undefined {

@@ -6,10 +6,10 @@ import { canonicalIp, formatAuthority } from '../dataplane/hbone/headers.js';
 import type { MeshState } from '../dataplane/mesh-state.js';
 import { addressFor } from '../dataplane/state/endpoints.js';
 import { spiffeIdOf } from '../dataplane/state/identity.js';
-import { HBONE_PORT } from '../dataplane/state/waypoints.js';
+import { HBONE_PORT, INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT } from '../mesh-api/ports.js';
 
 /** The node tunnel's own ports (§1): outbound, inbound plaintext, inbound HBONE. */
-export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([15001, 15006, HBONE_PORT]);
+export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([OUTBOUND_CAPTURE_PORT, INBOUND_CAPTURE_PORT, HBONE_PORT]);
 
 /** §1, §2.7: inbound whose target port is one of ours would loop into the tunnel (SelfCall). */
 export function isIllegalInboundPort(port: number): boolean {

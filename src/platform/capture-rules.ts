@@ -4,6 +4,7 @@
 //   0x539 (mask 0xfff) = the tunnel's own sockets (SO_MARK): never captured again.
 //   0x111 = connmark on the tunnel→app leg so the app's replies to a spoofed client IP
 //           are routed back to lo (fwmark 0x111 → table 100: local 0.0.0.0/0 dev lo).
+import { HBONE_PORT, INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT } from '../mesh-api/ports.js';
 import { run, runAsync } from './exec.js';
 
 export const CAPTURE_TABLE = 'ambit_capture';
@@ -21,7 +22,7 @@ export interface CapturePorts {
   hbone: number;
 }
 
-export const DEFAULT_PORTS: CapturePorts = { outbound: 15001, inbound: 15006, hbone: 15008 };
+export const DEFAULT_PORTS: CapturePorts = { outbound: OUTBOUND_CAPTURE_PORT, inbound: INBOUND_CAPTURE_PORT, hbone: HBONE_PORT };
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 

@@ -6,6 +6,7 @@
 // that (options, bind, listen, connect) is ordinary Node on the resulting fd.
 import { closeSync, openSync } from 'node:fs';
 import net from 'node:net';
+import { isV4Mapped } from '../lib/ip.js';
 import {
   IP_TRANSPARENT,
   SOL_IP,
@@ -154,7 +155,7 @@ export function socketFd(socket: net.Socket): number {
 
 /** Where a REDIRECTed connection was going: getsockopt(SOL_IP, SO_ORIGINAL_DST). IPv4 only. */
 export function originalDst(socket: net.Socket): Address {
-  if (socket.localFamily === 'IPv6' && !socket.localAddress?.startsWith('::ffff:')) {
+  if (socket.localFamily === 'IPv6' && !isV4Mapped(socket.localAddress ?? '')) {
     throw new Error('originalDst: IPv6 (IP6T_SO_ORIGINAL_DST) is not supported yet');
   }
   const fd = socketFd(socket);

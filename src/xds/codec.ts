@@ -6,7 +6,7 @@
 // only that entry, and anything ztunnel rejects throws CodecError naming the field, which the
 // client turns into a per-resource NACK (§4.2).
 import { APP_PROTOCOLS, type AddressMatch, type AppProtocol, type Authorization, type GatewayAddress, type LoadBalancing, type Match, type NetworkAddress, type Port, type Service, type StringMatch, type WeightedWaypoint, type Workload } from '../mesh-api/types.js';
-import { bytesToIp, ipToBytes } from './ip.js';
+import { bytesToIp, ipToBytes } from '../lib/ip.js';
 import { TO_OBJECT, xdsTypes } from './proto.js';
 
 export class CodecError extends Error {}

@@ -2,9 +2,8 @@
 // subset of Envoy's API) with protobufjs, the codec @grpc/proto-loader is built on. Ambit
 // encodes resources itself (they travel inside google.protobuf.Any), so it needs the message
 // types, not only a gRPC service definition. Field names stay as in the .proto (keepCase).
-import * as path from 'node:path';
-import protobuf from 'protobufjs';
-import { PROTO_DIR } from '../ca/istio-ca-proto.js';
+import type protobuf from 'protobufjs';
+import { loadProtoRoot } from '../lib/proto.js';
 
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
@@ -24,10 +23,7 @@ let cached: XdsTypes | undefined;
 
 export function xdsTypes(): XdsTypes {
   if (cached) return cached;
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(['istio/workload.proto', 'istio/authorization.proto', 'envoy/service/discovery/v3/ads.proto'], { keepCase: true });
-  root.resolveAll();
+  const root = loadProtoRoot(['istio/workload.proto', 'istio/authorization.proto', 'envoy/service/discovery/v3/ads.proto']);
   cached = {
     address: root.lookupType('istio.workload.Address'),
     authorization: root.lookupType('istio.security.Authorization'),

@@ -4,6 +4,7 @@
 // concatenation instead of 50,000 re-encodings per client. Requests are decoded with
 // protobufjs. Field numbers: Envoy's discovery.proto (see proto/envoy/...).
 import { TO_OBJECT, xdsTypes } from './proto.js';
+import type { PbStruct } from '../lib/proto.js';
 
 const LEN = 2; // wire type: length-delimited
 
@@ -56,9 +57,6 @@ export interface DeltaRequest {
   error_detail?: { code: number; message: string } | null;
 }
 
-export interface PbStruct {
-  fields?: Record<string, { stringValue?: string; string_value?: string } | undefined>;
-}
 
 export interface DeltaResponse {
   system_version_info: string;
@@ -83,9 +81,3 @@ export function decodeDeltaResponse(b: Uint8Array): DeltaResponse {
   return t.toObject(t.decode(b), TO_OBJECT) as DeltaResponse;
 }
 
-/** A Struct field as a string (protobufjs' built-in Struct may use either spelling). */
-export function structString(s: PbStruct | null | undefined, key: string): string | undefined {
-  const v = s?.fields?.[key];
-  const x = v?.string_value ?? v?.stringValue;
-  return typeof x === 'string' ? x : undefined;
-}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { emptyMatch, type Authorization, type Match, type Rule } from '../../src/mesh-api/types.js';
 import { evaluate, matchMatches, policyMatches, stringMatches, type Connection } from '../../src/authz/evaluate.js';
-import { inCidr, parseIp } from '../../src/authz/ip.js';
+import { inCidr, parseIp } from '../../src/lib/ip.js';
 
 const m = (fields: Partial<Match>): Match => ({ ...emptyMatch(), ...fields });
 const rule = (...clauses: Match[][]): Rule => ({ clauses: clauses.map((matches) => ({ matches })) });

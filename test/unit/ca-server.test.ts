@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { NodeAuthority } from '../../src/ca/node-auth.js';
-import { loadIstioCaService, type IstioCertificateResponse } from '../../src/ca/istio-ca-proto.js';
+import { istioCertificateService, type IstioCertificateResponse } from '../../src/identity/ca-proto.js';
 import { CRL_CONFIGMAP, CRL_KEY, ROOT_CONFIGMAP, ROOT_KEY } from '../../src/ca/publisher.js';
 import type { KubeClient } from '../../src/kube/kube-client.js';
 import { K } from '../../src/local/controllers/kinds.js';
@@ -60,7 +60,7 @@ function createCertificate(token: string | undefined, req: { csr: string; ttl?: 
   });
 }
 
-const svc = loadIstioCaService();
+const svc = istioCertificateService();
 const serializeReq = (m: unknown): Buffer => svc['CreateCertificate']!.requestSerialize(m);
 const deserializeResp = (b: Buffer): IstioCertificateResponse => svc['CreateCertificate']!.responseDeserialize(b) as IstioCertificateResponse;
 

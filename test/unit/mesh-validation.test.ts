@@ -3,7 +3,7 @@
 // invalid object is refused with the exact field path, each valid neighbour is accepted.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ipProblem } from '../../src/authz/ip.js';
+import { ipProblem } from '../../src/lib/ip.js';
 import { formatErrors, validateObject } from '../../src/model/core/validate.js';
 import { meshWarnings } from '../../src/model/mesh/index.js';
 

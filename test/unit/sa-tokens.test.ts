@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { loadIstioCaService, type IstioCertificateResponse } from '../../src/ca/istio-ca-proto.js';
+import { istioCertificateService, type IstioCertificateResponse } from '../../src/identity/ca-proto.js';
 import { ServiceAccountTokens } from '../../src/local/apiserver/service-account-tokens.js';
 import type { KubeClient } from '../../src/kube/kube-client.js';
 import { K } from '../../src/local/controllers/kinds.js';
@@ -21,7 +21,7 @@ let admin: KubeClient;
 let grpcClient: grpc.Client;
 let podUid: string;
 
-const svc = loadIstioCaService();
+const svc = istioCertificateService();
 function createCertificate(token: string, identity?: string): Promise<{ chain?: string[]; err?: grpc.ServiceError }> {
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${token}`);

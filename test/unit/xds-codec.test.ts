@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { emptyMatch, type Authorization, type Service, type Workload } from '../../src/mesh-api/types.js';
 import { CodecError, decodeAddress, decodeAuthorization, encodeAuthorization, encodeService, encodeWorkload } from '../../src/xds/codec.js';
-import { bytesToIp, ipToBytes } from '../../src/xds/ip.js';
+import { bytesToIp, ipToBytes } from '../../src/lib/ip.js';
 import { ADDRESS_TYPE_URL, xdsTypes } from '../../src/xds/proto.js';
 import { decodeDeltaResponse, encodeDeltaResponse, encodeFramedResource } from '../../src/xds/wire.js';
 import { workload } from './support/xds-fixtures.js';

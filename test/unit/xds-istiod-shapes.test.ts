@@ -15,9 +15,9 @@ import protobuf from 'protobufjs';
 import { emptyMatch } from '../../src/mesh-api/types.js';
 import { policyMatches } from '../../src/authz/evaluate.js';
 import { CertificateAuthority } from '../../src/ca/authority.js';
-import { PROTO_DIR } from '../../src/ca/istio-ca-proto.js';
+import { protoDir } from '../../src/lib/proto.js';
 import { XdsClient } from '../../src/dataplane/xds-client.js';
-import { ipToBytes } from '../../src/xds/ip.js';
+import { ipToBytes } from '../../src/lib/ip.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, DELTA_ADS_PATH } from '../../src/xds/proto.js';
 import { decodeDeltaRequest, encodeDeltaResponse, encodeFramedResource, type DeltaRequest } from '../../src/xds/wire.js';
 import { sleep } from './support/control-plane.js';
@@ -25,7 +25,7 @@ import { sleep } from './support/control-plane.js';
 /** Our protos plus fields a future istiod might add (unknown to the client's copy). */
 function futureTypes(): { address: protobuf.Type; authorization: protobuf.Type } {
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
+  root.resolvePath = (_origin, target) => path.join(protoDir(), target);
   root.loadSync(['istio/workload.proto', 'istio/authorization.proto'], { keepCase: true });
   const add = (type: string, name: string, id: number, t: string, rule?: string): void => void root.lookupType(type).add(new protobuf.Field(name, id, t, rule));
   add('istio.workload.Address', 'future_address', 99, 'string');

@@ -3,13 +3,12 @@
 // is dropped the ALLOW still exists and the workload denies everything), while a DENY rule
 // loses its L7 attributes: a from / to / when part left with nothing L4 never matches, which
 // makes the whole rule a no-op; otherwise the L4 remainder is enforced (more restrictive).
-import { ruleL4View } from '../../model/mesh/authorization-l4.js';
+import { isL4WhenKey, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS, ruleL4View } from '../../model/mesh/authorization-l4.js';
 import { arr, type Check, finding, rec, str } from '../model.js';
 import { actionOf, authorizationPolicies, hasTargetRefs, ruleFields, rulesOf, type FieldValues } from '../policy.js';
 import type { Finding } from '../types.js';
 
-const L7_FIELDS = new Set(['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths', 'requestPrincipals', 'notRequestPrincipals', 'remoteIpBlocks', 'notRemoteIpBlocks']);
-const L4_WHEN = new Set(['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port']);
+const L7_FIELDS = new Set([...L7_SOURCE_FIELDS, ...L7_OPERATION_FIELDS]);
 
 /** The rule as ruleL4View reads it, from unvalidated JSON. */
 const ruleShape = (rule: unknown): Parameters<typeof ruleL4View>[0] => {
@@ -21,7 +20,7 @@ const ruleShape = (rule: unknown): Parameters<typeof ruleL4View>[0] => {
   };
 };
 
-const isL7 = (f: FieldValues): boolean => (f.field.startsWith('when:') ? !L4_WHEN.has(f.field.slice(5)) : L7_FIELDS.has(f.field));
+const isL7 = (f: FieldValues): boolean => (f.field.startsWith('when:') ? !isL4WhenKey(f.field.slice(5)) : L7_FIELDS.has(f.field));
 const label = (f: FieldValues): string => (f.field.startsWith('when:') ? `when key ${f.field.slice(5)}` : f.field);
 const FIX = 'Attach the policy to a waypoint with targetRefs (kind Gateway, gatewayClassName istio-waypoint, or kind Service) so L7 is enforced there, or remove the L7 fields.';
 

@@ -4,14 +4,15 @@
 // inherited STRICT mode leaves the port STRICT).
 import { indexPeerAuthentications, peerAuthenticationKeys, STATIC_STRICT_NAME } from '../../control-plane/translate/peer-authentication.js';
 import type { PeerAuthenticationInput } from '../../control-plane/translate/inputs.js';
-import { type Check, type Cluster, DATAPLANE_MODE, finding, GATEWAY_API, nsOf, rec, ROOT_NAMESPACE, SECURITY_ISTIO, selected, str, type Workload } from '../model.js';
+import { GATEWAY_NAME_LABEL } from '../../mesh-api/labels.js';
+import { type Check, type Cluster, DATAPLANE_MODE, finding, nsOf, rec, ROOT_NAMESPACE, SECURITY_ISTIO, selected, str, type Workload } from '../model.js';
 import type { Finding, KubeObject } from '../types.js';
 
 const peerAuthentications = (c: Cluster): KubeObject[] => c.of(SECURITY_ISTIO, 'PeerAuthentication');
 
 /** Pods that cannot be meant as mesh clients: system namespaces and waypoints (which speak HBONE). */
 const systemPod = (w: Workload): boolean =>
-  w.namespace === ROOT_NAMESPACE || w.namespace.startsWith('kube-') || w.labels[`${GATEWAY_API}/gateway-name`] !== undefined;
+  w.namespace === ROOT_NAMESPACE || w.namespace.startsWith('kube-') || w.labels[GATEWAY_NAME_LABEL] !== undefined;
 
 export const strictWithPlaintextClients: Check = (c) => {
   const out: Finding[] = [];

@@ -4,6 +4,7 @@
 import { type Check, finding, GATEWAY_API, is, nsOf, rec, str, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_CLASS, WAYPOINT_FOR } from '../model.js';
 import { labeled, labelPath } from '../labels.js';
 import type { Finding } from '../types.js';
+import { HBONE_PORT } from '../../mesh-api/ports.js';
 
 export const waypointReferences: Check = (c) => {
   const out: Finding[] = [];
@@ -16,7 +17,7 @@ export const waypointReferences: Check = (c) => {
     const gw = gateways.find((g) => nsOf(g) === ns && g.metadata.name === name);
     const path = labelPath(l, USE_WAYPOINT);
     if (!gw) {
-      out.push(finding('AMB011', 'Error', l.obj, `${USE_WAYPOINT}=${name} names Gateway ${ns}/${name}, which does not exist, so traffic bypasses the waypoint and its L7 policies are not applied. Create the waypoint (a Gateway with gatewayClassName ${WAYPOINT_CLASS} and listener {name: mesh, port: 15008, protocol: HBONE}) or fix the name${ns !== ownNs ? '' : ` (use ${USE_WAYPOINT_NAMESPACE} for a waypoint in another namespace)`}.`, path));
+      out.push(finding('AMB011', 'Error', l.obj, `${USE_WAYPOINT}=${name} names Gateway ${ns}/${name}, which does not exist, so traffic bypasses the waypoint and its L7 policies are not applied. Create the waypoint (a Gateway with gatewayClassName ${WAYPOINT_CLASS} and listener {name: mesh, port: ${HBONE_PORT}, protocol: HBONE}) or fix the name${ns !== ownNs ? '' : ` (use ${USE_WAYPOINT_NAMESPACE} for a waypoint in another namespace)`}.`, path));
       continue;
     }
     const cls = str(rec(gw.spec)['gatewayClassName']);

@@ -9,6 +9,7 @@ import { DEFAULT_TRUST_DOMAIN, validateTrustDomain } from '../../identity/spiffe
 import { badValue, collect, ConfigError, durationValue, envValue, listenAddressValue, logLevelValue, parseFlags, type Env } from '../../lib/config.js';
 import type { LogLevel } from '../../lib/log.js';
 import { MESH_CONTROL_PLANE_FLAGS } from '../specs.js';
+import { CONTROL_PLANE_MONITORING_PORT, SECURE_GRPC_PORT } from '../../mesh-api/ports.js';
 
 export const MESH_CONTROL_PLANE_USAGE = 'ambit mesh-control-plane [--kubeconfig FILE] --ca-dir DIR [flags] (--help lists every flag and variable)';
 
@@ -33,7 +34,7 @@ export function loadMeshControlPlaneConfig(argv: readonly string[], env: Env): M
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(clusterId)) throw badValue(f.clusterID !== undefined ? '--clusterID' : 'CLUSTER_ID', clusterId, 'want 1-63 letters, digits, ".", "_" or "-"');
     const systemNamespace = envValue(env, 'POD_NAMESPACE') ?? 'istio-system';
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(systemNamespace)) throw badValue('POD_NAMESPACE', systemNamespace, 'not a namespace name (RFC 1123 label)');
-    const monitoringAddr = f.monitoringAddr ?? '127.0.0.1:15014';
+    const monitoringAddr = f.monitoringAddr ?? `127.0.0.1:${CONTROL_PLANE_MONITORING_PORT}`;
     const crl = envValue(env, 'CRL_VALIDITY');
     const out: MeshControlPlaneSettings = {
       api: apiSource(f.kubeconfig ?? envValue(env, 'KUBECONFIG'), f.context, env),
@@ -42,7 +43,7 @@ export function loadMeshControlPlaneConfig(argv: readonly string[], env: Env): M
       systemNamespace,
       caDir: path.resolve(caDir),
       nodeTokenKeyFile: path.resolve(f['node-token-key'] ?? envValue(env, 'NODE_TOKEN_KEY') ?? path.join(caDir, 'node-token-key.pem')),
-      grpc: listenAddressValue('--secureGRPCAddr', f.secureGRPCAddr ?? '127.0.0.1:15012'),
+      grpc: listenAddressValue('--secureGRPCAddr', f.secureGRPCAddr ?? `127.0.0.1:${SECURE_GRPC_PORT}`),
       ...(monitoringAddr === '' ? {} : { monitoring: listenAddressValue('--monitoringAddr', monitoringAddr) }),
       ...(crl !== undefined ? { crlValiditySeconds: Math.round(durationValue('CRL_VALIDITY', crl, 60_000) / 1000) } : {}),
       ...(f['admin-token-file'] !== undefined ? { adminTokenFile: path.resolve(f['admin-token-file']) } : {}),

@@ -5,8 +5,9 @@ import { isEmptyMatch } from '../../authz/evaluate.js';
 import { L4_WHEN_KEYS, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS, spiffePrincipalWarnings } from '../../model/mesh/authorization-l4.js';
 import { addressMatch, portValue, serviceAccountMatch, stringToMatch } from './match-values.js';
 import { objectRef, type AuthorizationPolicyInput, type ConditionInput, type Diagnostic, type OperationInput, type RuleInput, type SourceInput } from './inputs.js';
+import { DRY_RUN_ANNOTATION } from '../../mesh-api/labels.js';
 
-export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
+export { DRY_RUN_ANNOTATION } from '../../mesh-api/labels.js';
 
 export const hasTargetRefs = (p: AuthorizationPolicyInput): boolean => p.spec?.targetRef !== undefined || (p.spec?.targetRefs?.length ?? 0) > 0;
 

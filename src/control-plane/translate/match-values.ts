@@ -1,6 +1,6 @@
 // Conversions of AuthorizationPolicy value strings into Authorization match values (spec §4.6, §5.2).
 import type { AddressMatch, ServiceAccountMatch, StringMatch } from '../../mesh-api/types.js';
-import { parseIp } from '../../authz/ip.js';
+import { parseCidr } from '../../lib/ip.js';
 
 /** istiod `stringToMatch`: "*" → presence, "*x" → suffix x, "x*" → prefix x, else exact. */
 export function stringToMatch(value: string): StringMatch {
@@ -22,16 +22,8 @@ export function serviceAccountMatch(value: string, policyNamespace: string): Ser
 
 /** An IP or CIDR (`ipBlocks`, `source.ip`, `destination.ip`); undefined when malformed. */
 export function addressMatch(value: string): AddressMatch | undefined {
-  const slash = value.indexOf('/');
-  const ipText = slash < 0 ? value : value.slice(0, slash);
-  const ip = parseIp(ipText);
-  if (!ip) return undefined;
-  const max = ip.family === 4 ? 32 : 128;
-  if (slash < 0) return { address: ipText, length: max };
-  const lenText = value.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return undefined;
-  const length = Number(lenText);
-  return length <= max ? { address: ipText, length } : undefined;
+  const c = parseCidr(value);
+  return c && { address: c.address, length: c.length };
 }
 
 /** A port number in 1..65535 (ports arrive as strings in Istio YAML); undefined when malformed. */

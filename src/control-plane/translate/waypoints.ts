@@ -4,13 +4,11 @@
 // goes direct) and the reason is reported.
 import type { GatewayAddress } from '../../mesh-api/types.js';
 import type { Diagnostic, GatewayInput } from './inputs.js';
+import { USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS } from '../../mesh-api/labels.js';
+import { HBONE_PORT } from '../../mesh-api/ports.js';
 
-export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
-export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
-export const WAYPOINT_FOR_LABEL = 'istio.io/waypoint-for';
-export const WAYPOINT_CLASS = 'istio-waypoint';
-export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
-export const HBONE_PORT = 15008;
+export { GATEWAY_NAME_LABEL, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS as WAYPOINT_CLASS } from '../../mesh-api/labels.js';
+export { HBONE_PORT } from '../../mesh-api/ports.js';
 
 export type BindingKind = 'service' | 'workload';
 
@@ -22,7 +20,7 @@ export interface WaypointIndex {
 export function indexWaypoints(gateways: readonly GatewayInput[]): WaypointIndex {
   const byKey = new Map<string, GatewayInput>();
   for (const g of gateways) {
-    if (g.spec?.gatewayClassName !== WAYPOINT_CLASS) continue;
+    if (g.spec?.gatewayClassName !== WAYPOINT_GATEWAY_CLASS) continue;
     byKey.set(`${g.metadata.namespace ?? ''}/${g.metadata.name ?? ''}`, g);
   }
   return { byKey };
@@ -47,7 +45,7 @@ export function resolveWaypoint(index: WaypointIndex, ref: WaypointRef, diagnost
   const gw = index.byKey.get(`${ns}/${name}`);
   if (!gw) {
     // §5.5: a missing waypoint is not set, so traffic bypasses its L7 policy — say so.
-    diagnostics.push({ object: ref.objectRef, message: `istio.io/use-waypoint names ${ns}/${name}, which is not a Gateway of class ${WAYPOINT_CLASS}; no waypoint is used` });
+    diagnostics.push({ object: ref.objectRef, message: `${USE_WAYPOINT_LABEL} names ${ns}/${name}, which is not a Gateway of class ${WAYPOINT_GATEWAY_CLASS}; no waypoint is used` });
     return undefined;
   }
   const waypointFor = gw.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'service';

@@ -37,23 +37,7 @@ export function parseAuthority(authority: string | undefined): HboneTarget | und
   return { ip: host, port, family: host.includes(':') ? 6 : 4 };
 }
 
-/**
- * One spelling per address so IPs can be compared: v4-mapped IPv6 becomes IPv4 (dual-stack
- * listeners report `::ffff:a.b.c.d`), IPv6 is compressed and lower-cased. Non-IPs pass through.
- */
-export function canonicalIp(ip: string): string {
-  if (!net.isIPv6(ip)) return ip;
-  let h: string;
-  try {
-    h = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  } catch {
-    return ip; // e.g. a zone id, which no authority may carry
-  }
-  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
-  if (!m) return h;
-  const [hi, lo] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-}
+export { canonicalIp } from '../../lib/ip.js';
 
 export function formatAuthority(ip: string, port: number): string {
   return net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;

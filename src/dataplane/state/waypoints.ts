@@ -1,11 +1,12 @@
 // Waypoint resolution (spec §7.3): which waypoint pod a GatewayAddress means. Pure.
 import { serviceResourceName, type GatewayAddress, type Service, type Workload } from '../../mesh-api/types.js';
+import { HBONE_PORT } from '../../mesh-api/ports.js';
 import { canonicalIp } from '../hbone/headers.js';
 import { endpointsOf, rankByLocality, weightedPick, type Endpoint } from './endpoints.js';
 import type { ServiceIndex } from './services.js';
 import type { WorkloadIndex } from './workloads.js';
 
-export const HBONE_PORT = 15008;
+export { HBONE_PORT } from '../../mesh-api/ports.js';
 
 export interface WaypointHop {
   workload: Workload;

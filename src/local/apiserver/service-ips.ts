@@ -1,4 +1,5 @@
 // ClusterIP allocation from the service CIDR (the apiserver does this in Kubernetes too).
+import { intToIpv4, ipv4ToInt } from '../../lib/ip.js';
 import { ApiError } from './errors.js';
 
 export class ServiceIPAllocator {
@@ -8,18 +9,18 @@ export class ServiceIPAllocator {
 
   constructor(readonly cidr: string) {
     const [ip = '', bits = ''] = cidr.split('/');
-    this.#base = ipToInt(ip);
+    this.#base = ipv4ToInt(ip);
     this.#size = 2 ** (32 - Number(bits));
   }
 
   /** Marks an existing IP as used (rebuilding state after a restart). */
   restore(ip: string): void {
-    this.#used.add(ipToInt(ip) - this.#base);
+    this.#used.add(ipv4ToInt(ip) - this.#base);
   }
 
   allocate(requested?: string): string {
     if (requested) {
-      const off = ipToInt(requested) - this.#base;
+      const off = ipv4ToInt(requested) - this.#base;
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(requested) || off <= 0 || off >= this.#size - 1) {
         throw new ApiError('Invalid', `spec.clusterIP: Invalid value: "${requested}": must be inside the service CIDR ${this.cidr}`, {
           causes: [{ field: 'spec.clusterIP', message: `must be inside the service CIDR ${this.cidr}` }],
@@ -37,21 +38,13 @@ export class ServiceIPAllocator {
     for (let off = 10; off < this.#size - 1; off++) {
       if (!this.#used.has(off)) {
         this.#used.add(off);
-        return intToIp(this.#base + off);
+        return intToIpv4(this.#base + off);
       }
     }
     throw new ApiError('InternalError', `the service CIDR ${this.cidr} is exhausted`);
   }
 
   release(ip: string): void {
-    this.#used.delete(ipToInt(ip) - this.#base);
+    this.#used.delete(ipv4ToInt(ip) - this.#base);
   }
-}
-
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }

@@ -22,6 +22,7 @@ import { NodeAuthority } from '../../ca/node-auth.js';
 import { DEFAULT_CA_PORT } from '../../ca/server.js';
 import { DEFAULT_METRICS_PORT } from '../../control-plane/monitoring.js';
 import { DEFAULT_TRUST_DOMAIN, validateTrustDomain } from '../../identity/spiffe.js';
+import { ADMIN_PORT, READINESS_PORT, STATS_PORT } from '../../mesh-api/ports.js';
 
 export interface ClusterInfo {
   name: string;
@@ -46,7 +47,7 @@ export interface ClusterInfo {
 export const DEFAULT_CLUSTER = 'local';
 export const DEFAULT_API_PORT = 6443;
 /** ztunnel's defaults (spec §1); the first free port from each is taken, node by node. */
-export const DEFAULT_TUNNEL_PORTS = { admin: 15000, stats: 15020, readiness: 15021 } as const;
+export const DEFAULT_TUNNEL_PORTS = { admin: ADMIN_PORT, stats: STATS_PORT, readiness: READINESS_PORT } as const;
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ambit.js');
 

@@ -7,11 +7,78 @@
 // Matches), so in a DENY rule it makes the whole rule a no-op.
 import type { MeshWarning } from './warning.js';
 
-export const L4_WHEN_KEYS: readonly string[] = ['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port'];
-export const L4_SOURCE_FIELDS: readonly string[] = ['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'ipBlocks', 'notIpBlocks'];
-export const L7_SOURCE_FIELDS: readonly string[] = ['requestPrincipals', 'notRequestPrincipals', 'remoteIpBlocks', 'notRemoteIpBlocks'];
-export const L4_OPERATION_FIELDS: readonly string[] = ['ports', 'notPorts'];
-export const L7_OPERATION_FIELDS: readonly string[] = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'];
+export type AttributePart = 'source' | 'operation' | 'when';
+export type AttributeLayer = 'L4' | 'L7';
+
+/**
+ * The one table of AuthorizationPolicy attributes: the list fields of `from.source` and
+ * `to.operation`, and the exact `when` keys istiod accepts (security.ValidateAttribute), each
+ * with whether a node tunnel can enforce it (L4: istiod's handleRule puts it in a Match) or
+ * not (L7: only a waypoint can). The schema, translation and `ambit analyze` all read it.
+ */
+export const AUTHZ_ATTRIBUTES = {
+  source: {
+    principals: 'L4',
+    notPrincipals: 'L4',
+    requestPrincipals: 'L7',
+    notRequestPrincipals: 'L7',
+    namespaces: 'L4',
+    notNamespaces: 'L4',
+    serviceAccounts: 'L4',
+    notServiceAccounts: 'L4',
+    ipBlocks: 'L4',
+    notIpBlocks: 'L4',
+    remoteIpBlocks: 'L7',
+    notRemoteIpBlocks: 'L7',
+  },
+  operation: {
+    hosts: 'L7',
+    notHosts: 'L7',
+    ports: 'L4',
+    notPorts: 'L4',
+    methods: 'L7',
+    notMethods: 'L7',
+    paths: 'L7',
+    notPaths: 'L7',
+  },
+  when: {
+    'source.ip': 'L4',
+    'remote.ip': 'L7',
+    'source.namespace': 'L4',
+    'source.serviceAccount': 'L7',
+    'source.principal': 'L4',
+    'source.trustDomain': 'L7',
+    'request.auth.principal': 'L7',
+    'request.auth.audiences': 'L7',
+    'request.auth.presenter': 'L7',
+    'destination.ip': 'L4',
+    'destination.port': 'L4',
+    'connection.sni': 'L7',
+  },
+} as const satisfies Record<AttributePart, Record<string, AttributeLayer>>;
+
+/** `when` keys of the form `name[key]` (all L7); `experimental.envoy.filters.` is a prefix. */
+export const WHEN_MAP_KEYS: readonly string[] = ['request.headers', 'request.auth.claims', 'experimental.envoy.filters.'];
+
+export type SourceField = keyof typeof AUTHZ_ATTRIBUTES.source;
+export type OperationField = keyof typeof AUTHZ_ATTRIBUTES.operation;
+
+const namesOf = <P extends AttributePart>(part: P, layer?: AttributeLayer): (keyof (typeof AUTHZ_ATTRIBUTES)[P] & string)[] =>
+  Object.entries(AUTHZ_ATTRIBUTES[part])
+    .filter(([, l]) => layer === undefined || l === layer)
+    .map(([k]) => k as keyof (typeof AUTHZ_ATTRIBUTES)[P] & string);
+
+export const SOURCE_FIELDS: readonly SourceField[] = namesOf('source');
+export const OPERATION_FIELDS: readonly OperationField[] = namesOf('operation');
+export const WHEN_KEYS: readonly string[] = namesOf('when');
+export const L4_WHEN_KEYS: readonly string[] = namesOf('when', 'L4');
+export const L4_SOURCE_FIELDS: readonly string[] = namesOf('source', 'L4');
+export const L7_SOURCE_FIELDS: readonly string[] = namesOf('source', 'L7');
+export const L4_OPERATION_FIELDS: readonly string[] = namesOf('operation', 'L4');
+export const L7_OPERATION_FIELDS: readonly string[] = namesOf('operation', 'L7');
+
+/** Whether a node tunnel enforces this `when` key (anything not in the table is L7 too). */
+export const isL4WhenKey = (key: string): boolean => L4_WHEN_KEYS.includes(key);
 
 export interface RuleShape {
   from?: readonly { source?: object }[];

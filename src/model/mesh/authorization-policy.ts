@@ -1,39 +1,20 @@
 // security.istio.io AuthorizationPolicy (v1, v1beta1): schema, type and apply-time
 // warnings for fields a node tunnel cannot enforce (spec §5.1, §5.2). Pure.
 import { z } from 'zod';
-import { ipProblem } from '../../authz/ip.js';
+import { ipProblem } from '../../lib/ip.js';
 import { checkIps, checkNoEmpty, checkOneAttachment, checkServiceAccounts, checkTargetRef, issue, portTextProblem, serviceAccountProblem, wildcardValueProblem, type Path } from './checks.js';
 import { meshMeta, meshStatus, policyTargetRef, portString, strings, workloadSelector, type MeshObject } from './common.js';
-import { ruleL4View, spiffePrincipalWarnings } from './authorization-l4.js';
+import { OPERATION_FIELDS, ruleL4View, SOURCE_FIELDS, spiffePrincipalWarnings, WHEN_KEYS, WHEN_MAP_KEYS, type OperationField, type SourceField } from './authorization-l4.js';
 import type { MeshWarning } from './warning.js';
+import { DRY_RUN_ANNOTATION } from '../../mesh-api/labels.js';
 
 export { L4_WHEN_KEYS, spiffePrincipalWarnings } from './authorization-l4.js';
 
-const source = z.strictObject({
-  principals: strings.optional(),
-  notPrincipals: strings.optional(),
-  requestPrincipals: strings.optional(),
-  notRequestPrincipals: strings.optional(),
-  namespaces: strings.optional(),
-  notNamespaces: strings.optional(),
-  serviceAccounts: strings.optional(),
-  notServiceAccounts: strings.optional(),
-  ipBlocks: strings.optional(),
-  notIpBlocks: strings.optional(),
-  remoteIpBlocks: strings.optional(),
-  notRemoteIpBlocks: strings.optional(),
-});
-
-const operation = z.strictObject({
-  hosts: strings.optional(),
-  notHosts: strings.optional(),
-  ports: z.array(portString).optional(),
-  notPorts: z.array(portString).optional(),
-  methods: strings.optional(),
-  notMethods: strings.optional(),
-  paths: strings.optional(),
-  notPaths: strings.optional(),
-});
+// The field lists come from the attribute table (in its order); only ports are not plain string lists.
+const portList = z.array(portString).optional();
+type OperationShape = { [K in OperationField]: K extends 'ports' | 'notPorts' ? typeof portList : z.ZodOptional<typeof strings> };
+const source = z.strictObject(Object.fromEntries(SOURCE_FIELDS.map((k) => [k, strings.optional()])) as { [K in SourceField]: z.ZodOptional<typeof strings> });
+const operation = z.strictObject(Object.fromEntries(OPERATION_FIELDS.map((k) => [k, k === 'ports' || k === 'notPorts' ? portList : strings.optional()])) as OperationShape);
 
 const condition = z.strictObject({ key: z.string().optional(), values: strings.optional(), notValues: strings.optional() });
 
@@ -45,22 +26,7 @@ const rule = z.strictObject({
 
 export const AUTHZ_ACTIONS = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] as const;
 
-// `when` keys istiod accepts (security.ValidateAttribute): exact names, and `name[key]` maps.
-const WHEN_KEYS = [
-  'source.ip',
-  'remote.ip',
-  'source.namespace',
-  'source.serviceAccount',
-  'source.principal',
-  'source.trustDomain',
-  'request.auth.principal',
-  'request.auth.audiences',
-  'request.auth.presenter',
-  'destination.ip',
-  'destination.port',
-  'connection.sni',
-];
-const WHEN_MAP_KEYS = ['request.headers', 'request.auth.claims', 'experimental.envoy.filters.'];
+// `when` keys istiod accepts (security.ValidateAttribute): the table's exact names, and `name[key]` maps.
 const RETIRED_WHEN_KEYS: Record<string, string> = {
   'destination.namespace': 'is replaced by the policy\'s metadata.namespace',
   'destination.name': 'was only supported in v1alpha1',
@@ -139,7 +105,6 @@ function checkRule(ctx: z.RefinementCtx, r: AuthorizationPolicyRule, base: Path,
   });
 }
 
-const DRY_RUN = 'istio.io/dry-run';
 // Go's strconv.ParseBool, which istiod parses the annotation with.
 const GO_BOOLS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'];
 
@@ -173,11 +138,11 @@ export const authorizationPolicySchema = z.strictObject({
   status: meshStatus,
 }).superRefine((ap, ctx) => {
   // istiod checkDryRunAnnotation: a Go boolean, and only for ALLOW and DENY.
-  const dryRun = ap.metadata.annotations?.[DRY_RUN];
+  const dryRun = ap.metadata.annotations?.[DRY_RUN_ANNOTATION];
   if (dryRun === undefined) return;
   const action = ap.spec?.action ?? 'ALLOW';
-  if (action !== 'ALLOW' && action !== 'DENY') issue(ctx, ['metadata', 'annotations', DRY_RUN], `only supported with action ALLOW or DENY (action is ${action})`);
-  else if (!GO_BOOLS.includes(dryRun)) issue(ctx, ['metadata', 'annotations', DRY_RUN], `must be true or false (got '${dryRun}')`);
+  if (action !== 'ALLOW' && action !== 'DENY') issue(ctx, ['metadata', 'annotations', DRY_RUN_ANNOTATION], `only supported with action ALLOW or DENY (action is ${action})`);
+  else if (!GO_BOOLS.includes(dryRun)) issue(ctx, ['metadata', 'annotations', DRY_RUN_ANNOTATION], `must be true or false (got '${dryRun}')`);
 });
 
 export type AuthorizationPolicy = MeshObject<z.infer<typeof authorizationPolicySchema>>;

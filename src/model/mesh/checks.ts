@@ -2,7 +2,7 @@
 // pkg/config/validation, pkg/config/security), shared by the mesh kinds. Each returns why a
 // value is refused, or undefined. Pure.
 import type { z } from 'zod';
-import { ipProblem } from '../../authz/ip.js';
+import { ipProblem } from '../../lib/ip.js';
 
 export type Path = (string | number)[];
 

@@ -1,7 +1,7 @@
 // gateway.networking.k8s.io Gateway (v1, v1beta1): schema and type. A waypoint is a Gateway
 // with gatewayClassName istio-waypoint and an HBONE listener on 15008 (spec §7.1). Pure.
 import { z } from 'zod';
-import { ipProblem } from '../../authz/ip.js';
+import { ipProblem } from '../../lib/ip.js';
 import { hostname } from './gateway-api-common.js';
 import { labels, looseObject, meshMeta, meshStatus, portNumber, type MeshObject } from './common.js';
 
@@ -48,4 +48,4 @@ export const gatewaySchema = z.strictObject({
 });
 
 export type Gateway = MeshObject<z.infer<typeof gatewaySchema>>;
-export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
+export { WAYPOINT_GATEWAY_CLASS } from '../../mesh-api/labels.js';

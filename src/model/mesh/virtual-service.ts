@@ -2,7 +2,7 @@
 // destinations, retries and faults are checked field by field; match conditions, CORS and
 // header manipulation are stored as mappings (checked by the waypoint issue). Pure.
 import { z } from 'zod';
-import { ipProblem } from '../../authz/ip.js';
+import { ipProblem } from '../../lib/ip.js';
 import { checkIps, isDns1123Label, issue, wildcardDomainProblem, type Path } from './checks.js';
 import { duration, exportTo, labels, looseObject, meshMeta, meshStatus, portNumber, strings, type MeshObject } from './common.js';
 
