@@ -65,7 +65,7 @@ export async function startMeshControlPlane(cfg: MeshControlPlaneConfig, log: Lo
   const xds = new XdsServer({ nodeAuth, metrics, log });
   // Its own API client, so 50,000 pod events do not queue behind the CA's watches.
   const meshClient = new KubeClient(cfg.api);
-  const mesh = new MeshController({ client: meshClient, xds, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain, log });
+  const mesh = new MeshController({ client: meshClient, xds, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain, log, metrics });
   let server: CaServer | undefined;
   let monitoring: MonitoringServer | undefined;
   // xDS streams end before the gRPC server shuts down, so its shutdown does not wait on them.

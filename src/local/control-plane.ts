@@ -44,6 +44,8 @@ export interface ControlPlane {
   authority?: CertificateAuthority;
   /** The xDS server (runs with the CA). */
   xds?: XdsServer;
+  /** The object store behind the API server (tests write through it to bypass admission). */
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -89,7 +91,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     await api.close();
     store.close();
   };
-  const out: ControlPlane = { port, close: closeAll };
+  const out: ControlPlane = { port, store, close: closeAll };
   if (cfg.mesh) {
     try {
       const mesh = await startMeshControlPlane(
