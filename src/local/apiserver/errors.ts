@@ -1,9 +1,9 @@
 // API errors that map to Kubernetes `Status` objects.
-export type Reason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Forbidden' | 'Unauthorized' | 'MethodNotAllowed' | 'Expired' | 'UnsupportedMediaType' | 'InternalError' | 'Gone';
+export type Reason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Forbidden' | 'Unauthorized' | 'MethodNotAllowed' | 'Expired' | 'UnsupportedMediaType' | 'InternalError' | 'Gone' | 'RequestEntityTooLarge';
 
 const CODES: Record<Reason, number> = {
   NotFound: 404, AlreadyExists: 409, Conflict: 409, Invalid: 422, BadRequest: 400, Forbidden: 403,
-  Unauthorized: 401, MethodNotAllowed: 405, Expired: 410, Gone: 410, UnsupportedMediaType: 415, InternalError: 500,
+  Unauthorized: 401, MethodNotAllowed: 405, Expired: 410, Gone: 410, UnsupportedMediaType: 415, InternalError: 500, RequestEntityTooLarge: 413,
 };
 
 export interface StatusDetails {
