@@ -11,7 +11,8 @@ import { CertificateAuthority } from '../ca/authority.js';
 import { NodeAuthority } from '../ca/node-auth.js';
 import { NodePods } from '../ca/node-pods.js';
 import { TrustPublisher } from '../ca/publisher.js';
-import { caMetrics, CaServer } from '../ca/server.js';
+import { caMetrics, CaServer, MAX_AUTHENTICATED_MESSAGE_BYTES } from '../ca/server.js';
+import { DELTA_ADS_PATH } from '../xds/proto.js';
 import { KubeClient, type ClientConfig } from '../kube/kube-client.js';
 import type { ListenAddress } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
@@ -85,8 +86,10 @@ export async function startMeshControlPlane(cfg: MeshControlPlaneConfig, log: Lo
       authority,
       nodeAuth,
       registerServices: (srv) => xds.register(srv),
-      // A reconnecting node tunnel lists every resource it holds in initial_resource_versions.
-      maxReceiveMessageBytes: 64 * 1024 * 1024,
+      // Tokens are checked before any message is read; only then may a node tunnel send its
+      // (large, on reconnect) initial_resource_versions.
+      guards: { [DELTA_ADS_PATH]: (md, peer) => xds.guard(md, peer) },
+      maxReceiveMessageBytes: MAX_AUTHENTICATED_MESSAGE_BYTES,
       pods: new NodePods(client, log),
       adminTokens: cfg.adminTokens,
       metrics: caMetrics(metrics),

@@ -234,6 +234,20 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
     this.#checkSynced();
   }
 
+  /** Refuses a stream without a valid node token before its first request is read (CaServer's guard for DELTA_ADS_PATH). */
+  guard(md: grpc.Metadata, peer: string): { code: grpc.status; details: string } | undefined {
+    const token = bearer(md);
+    try {
+      if (!token) throw new Error('no bearer token: send `authorization: Bearer <node token>`');
+      this.#opts.nodeAuth.verifyNodeToken(token);
+      return undefined;
+    } catch (e) {
+      this.metrics.authnFailures.inc();
+      this.#opts.log(`xds: refused stream from ${peer}: ${(e as Error).message}`);
+      return { code: grpc.status.UNAUTHENTICATED, details: `node token rejected: ${(e as Error).message}` };
+    }
+  }
+
   #accept(call: Call): void {
     const token = bearer(call.metadata);
     let node: string;
