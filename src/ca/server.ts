@@ -30,6 +30,20 @@ const SERVER_CERT_TTL_S = 365 * 24 * 3600;
 /** A P-256 CSR is well under 1 KiB; anything this large is not one. */
 const MAX_CSR_BYTES = 64 * 1024;
 const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
+const CREATE_CERTIFICATE_PATH = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
+const ADMIN_PATH_PREFIX = '/ambit.ca.v1.CaAdmin/';
+/**
+ * Largest message on this port. Checked only after the caller's token (see authFirst), so it
+ * bounds what an authenticated node may send: a reconnecting node tunnel's DeltaDiscoveryRequest
+ * lists every resource it holds in initial_resource_versions (about 100 bytes each), and 64 MiB
+ * covers several hundred thousand. grpc-js has one limit per server, not per method or caller.
+ */
+export const MAX_AUTHENTICATED_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** Checks a call's metadata before any of its messages is read; returns why it is refused, or undefined. */
+export type GuardResult = { code: grpc.status; details: string } | undefined;
+/** Checks a call's metadata before its request is read; async for checks that ask the API server (TokenReview). */
+export type CallGuard = (md: grpc.Metadata, peer: string) => GuardResult | Promise<GuardResult>;
 
 export type RefusalReason = 'unauthenticated' | 'unknown_cluster' | 'no_impersonation' | 'bad_identity' | 'not_on_node' | 'impersonation_denied' | 'bad_csr' | 'bad_ttl';
 
@@ -106,6 +120,36 @@ export interface CaServerOptions {
   clusterId?: string;
   /** Largest request accepted (default 1 MiB; xDS reconnects carry initial_resource_versions). */
   maxReceiveMessageBytes?: number;
+  /** Guards for the registered services' methods, by full method path (e.g. xDS's node-token check). */
+  guards?: Record<string, CallGuard>;
+}
+
+/**
+ * A server interceptor that runs the method's guard on the call's metadata and refuses the call
+ * before its request message is read (grpc-js reads messages only once the handler starts), so an
+ * unauthenticated caller cannot make the server buffer a large message. Unguarded methods pass.
+ */
+function authFirst(guardFor: (path: string) => CallGuard | undefined): grpc.ServerInterceptor {
+  return (method, call) => {
+    const guard = guardFor(method.path);
+    if (!guard) return new grpc.ServerInterceptingCall(call);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next(
+          new grpc.ServerListenerBuilder()
+            .withOnReceiveMetadata((md, mdNext) => {
+              Promise.resolve()
+                .then(() => guard(md, call.getPeer()))
+                .then(
+                  (refused) => (refused ? call.sendStatus({ ...refused, metadata: new grpc.Metadata() }) : mdNext(md)),
+                  () => call.sendStatus({ code: grpc.status.INTERNAL, details: 'AMBIT_E_CA_INTERNAL: the call could not be authenticated; see the control-plane log', metadata: new grpc.Metadata() }),
+                );
+            })
+            .build(),
+        );
+      },
+    });
+  };
 }
 
 function bearer(md: grpc.Metadata): string | undefined {
@@ -142,7 +186,19 @@ export class CaServer {
 
   private constructor(opts: CaServerOptions) {
     this.#opts = opts;
-    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes ?? 1024 * 1024 });
+    const guards: Record<string, CallGuard> = {
+      ...opts.guards,
+      [CREATE_CERTIFICATE_PATH]: (md, peer) => this.#guardCreateCertificate(md, peer),
+    };
+    const admin: CallGuard = (md, peer) => {
+      if (tokenIn(bearer(md), opts.adminTokens)) return undefined;
+      opts.log(`ca: CaAdmin call refused from ${peer}: not an admin token`);
+      return { code: grpc.status.UNAUTHENTICATED, details: 'CaAdmin needs the cluster admin token (authorization: Bearer <admin token from tokens.json>)' };
+    };
+    this.#server = new grpc.Server({
+      'grpc.max_receive_message_length': opts.maxReceiveMessageBytes ?? 1024 * 1024,
+      interceptors: [authFirst((p) => guards[p] ?? (p.startsWith(ADMIN_PATH_PREFIX) ? admin : undefined))],
+    });
   }
 
   get port(): number {
@@ -250,6 +306,22 @@ export class CaServer {
     const cluster = claimedClusterId(call.metadata);
     log(`ca: issued ${identity} to ${ctx.caller} serial ${issued.serial} notAfter ${issued.notAfter.toISOString()}${cluster ? ` clusterid ${cluster}` : ''}`);
     return { cert_chain: issued.chain };
+  }
+
+  /** The token and cluster checks of CreateCertificate, before its request is read; counted and logged as refusals. */
+  async #guardCreateCertificate(md: grpc.Metadata, peer: string): Promise<GuardResult> {
+    try {
+      await this.#authenticate(md);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      const { metrics, log } = this.#opts;
+      metrics.csr.inc();
+      metrics.refusals.inc({ reason: e.reason });
+      metrics.authnFailure.inc();
+      log(`ca: refused a CSR from ${peer} before reading it (${e.reason}): ${e.message}`);
+      return { code: e.status, details: `${REFUSAL_CODES[e.reason]}: ${e.message}` };
+    }
   }
 
   async #authenticate(md: grpc.Metadata): Promise<Caller> {

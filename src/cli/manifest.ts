@@ -14,6 +14,11 @@ export interface ManifestDoc {
   obj: KubeObject;
 }
 
+/** The API server's request limit (3 MiB): a larger document could never be applied. */
+const MAX_DOCUMENT_BYTES = 3 * 1024 * 1024;
+/** YAML aliases expanded per document (the `yaml` package's guard against alias bombs). */
+const MAX_ALIASES = 100;
+
 export class ManifestError extends AmbitError {
   constructor(message: string, code: Extract<AmbitCode, `AMBIT_E_MANIFEST_${string}`> = 'AMBIT_E_MANIFEST_INVALID') {
     super(code, message);
@@ -42,7 +47,13 @@ export function readManifests(targets: string[], stdin: () => string = () => fs.
   const errors: string[] = [];
   for (const t of targets) {
     for (const file of listFiles(t)) {
-      const text = file === '-' ? stdin() : fs.readFileSync(file, 'utf8');
+      let text: string;
+      try {
+        text = file === '-' ? stdin() : new TextDecoder('utf-8', { fatal: true }).decode(fs.readFileSync(file));
+      } catch (e) {
+        errors.push(`${file}: ${e instanceof TypeError ? 'not valid UTF-8 text' : (e as Error).message}`);
+        continue;
+      }
       const parsed = parseAllDocuments(text);
       const list = Array.isArray(parsed) ? parsed : [parsed];
       list.forEach((doc, index) => {
@@ -50,7 +61,18 @@ export function readManifests(targets: string[], stdin: () => string = () => fs.
           errors.push(`${file}: document ${index}: YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
           return;
         }
-        const value: unknown = doc.toJS();
+        const [start = 0, , end = 0] = doc.range ?? [];
+        if (end - start > MAX_DOCUMENT_BYTES) {
+          errors.push(`${file}: document ${index}: ${end - start} bytes, larger than the API server's ${MAX_DOCUMENT_BYTES}-byte limit`);
+          return;
+        }
+        let value: unknown;
+        try {
+          value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+        } catch (e) {
+          errors.push(`${file}: document ${index}: YAML: ${(e as Error).message} (at most ${MAX_ALIASES} alias expansions per document)`);
+          return;
+        }
         if (value === null || value === undefined) return; // empty document
         const items = isList(value) ? value.items : [value];
         items.forEach((item) => {

@@ -11,8 +11,9 @@ import { CertificateAuthority } from '../ca/authority.js';
 import { NodeAuthority } from '../ca/node-auth.js';
 import { NodePods } from '../ca/node-pods.js';
 import { TrustPublisher } from '../ca/publisher.js';
-import { caMetrics, CaServer } from '../ca/server.js';
+import { caMetrics, CaServer, MAX_AUTHENTICATED_MESSAGE_BYTES } from '../ca/server.js';
 import { kubeTokenReviewer } from '../ca/token-review.js';
+import { DELTA_ADS_PATH } from '../xds/proto.js';
 import { KubeClient, type ClientConfig } from '../kube/kube-client.js';
 import type { ListenAddress } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
@@ -68,7 +69,7 @@ export async function startMeshControlPlane(cfg: MeshControlPlaneConfig, log: Lo
   const xds = new XdsServer({ nodeAuth, reviewToken, trustDomain: cfg.trustDomain, metrics, log });
   // Its own API client, so 50,000 pod events do not queue behind the CA's watches.
   const meshClient = new KubeClient(cfg.api);
-  const mesh = new MeshController({ client: meshClient, xds, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain, log });
+  const mesh = new MeshController({ client: meshClient, xds, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain, log, metrics });
   let server: CaServer | undefined;
   let monitoring: MonitoringServer | undefined;
   // xDS streams end before the gRPC server shuts down, so its shutdown does not wait on them.
@@ -89,8 +90,10 @@ export async function startMeshControlPlane(cfg: MeshControlPlaneConfig, log: Lo
       nodeAuth,
       reviewToken,
       registerServices: (srv) => xds.register(srv),
-      // A reconnecting node tunnel lists every resource it holds in initial_resource_versions.
-      maxReceiveMessageBytes: 64 * 1024 * 1024,
+      // Tokens are checked before any message is read; only then may a node tunnel send its
+      // (large, on reconnect) initial_resource_versions.
+      guards: { [DELTA_ADS_PATH]: (md, peer) => xds.guard(md, peer) },
+      maxReceiveMessageBytes: MAX_AUTHENTICATED_MESSAGE_BYTES,
       pods: new NodePods(client, log),
       adminTokens: cfg.adminTokens,
       metrics: caMetrics(metrics),

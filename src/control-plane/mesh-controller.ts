@@ -8,6 +8,7 @@ import { Informer } from '../kube/informer.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import type { MeshSnapshot } from '../mesh-api/types.js';
 import type { Logger } from '../lib/log.js';
+import type { Counter, MetricsRegistry } from '../lib/metrics.js';
 import { KINDS, type KindInfo } from '../model/core/kinds.js';
 import type { KubeObject, Namespace, NodeObject, Pod, Service } from '../model/core/types.js';
 import type { AuthorizationPolicyInput, GatewayInput, GRPCRouteInput, HTTPRouteInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from './translate/inputs.js';
@@ -19,6 +20,8 @@ export interface MeshControllerOptions {
   clusterId: string;
   trustDomain: string;
   log: Logger;
+  /** Where ambit_translation_errors_total goes (the monitoring port's registry). */
+  metrics?: MetricsRegistry;
   /** Quiet time after an event before translating (default 50 ms), and the longest a burst may delay it (default 500 ms). */
   debounceMs?: number;
   maxDelayMs?: number;
@@ -34,11 +37,13 @@ export class MeshController {
   #burstStart = 0;
   #started = false;
   #lastDiagnostics = new Set<string>();
+  readonly #errors: Counter | undefined;
   /** Translations run (for tests and logs). */
   translations = 0;
 
   constructor(opts: MeshControllerOptions) {
     this.#opts = opts;
+    this.#errors = opts.metrics?.counter('ambit_translation_errors_total', 'Objects left out of a translation because translating them failed, by kind (counted per translation while they stay broken).', { labelled: true });
     for (const kind of WATCHED) {
       // The first version listed is the storage one; a kind the API server does not serve is skipped.
       const info: KindInfo | undefined = KINDS.find((k) => k.kind === kind);
@@ -100,6 +105,7 @@ export class MeshController {
       return;
     }
     this.translations++;
+    for (const e of result.errors) this.#errors?.inc({ kind: e.kind });
     // Log each diagnostic once while it persists, not on every translation.
     const now = new Set(result.diagnostics.map((d) => `${d.object}: ${d.message}`));
     for (const d of now) if (!this.#lastDiagnostics.has(d)) this.#opts.log(`mesh: ${d}`);

@@ -268,6 +268,22 @@ export class XdsServer extends EventEmitter<{ synced: [generation: number]; push
     this.#checkSynced();
   }
 
+  /** Refuses a stream without a valid node or service-account token before its first request is read (CaServer's guard for DELTA_ADS_PATH). */
+  async guard(md: grpc.Metadata, peer: string): Promise<{ code: grpc.status; details: string } | undefined> {
+    const token = bearer(md);
+    const review = this.#opts.reviewToken;
+    try {
+      if (!token) throw new Error('no bearer token: send `authorization: Bearer <node token or service-account token>`');
+      if (review && !isNodeToken(token)) await review(token);
+      else this.#opts.nodeAuth.verifyNodeToken(token);
+      return undefined;
+    } catch (e) {
+      this.metrics.authnFailures.inc();
+      this.#opts.log(`xds: refused stream from ${peer}: ${(e as Error).message}`);
+      return { code: grpc.status.UNAUTHENTICATED, details: `token rejected: ${(e as Error).message}` };
+    }
+  }
+
   #accept(call: Call): void {
     const token = bearer(call.metadata);
     const review = this.#opts.reviewToken;

@@ -50,6 +50,7 @@ export const ERRORS = {
   AMBIT_E_API_METHOD_NOT_ALLOWED: { who: 'user', meaning: 'the resource does not support this verb (MethodNotAllowed)', fix: 'use a verb the resource supports' },
   AMBIT_E_API_EXPIRED: { who: 'client', meaning: 'the watch resourceVersion is too old (Expired/Gone)', fix: 'list again and watch from the new resourceVersion (informers do this themselves)' },
   AMBIT_E_API_UNSUPPORTED_MEDIA_TYPE: { who: 'user', meaning: 'the patch or body content type is not supported (UnsupportedMediaType)', fix: 'send JSON merge, strategic merge or JSON patch' },
+  AMBIT_E_API_TOO_LARGE: { who: 'user', meaning: 'the request body or object is over the API server\'s limit (3 MiB a request, 1.5 MiB an object)', fix: 'split the manifest into smaller documents or objects' },
   AMBIT_E_API_INTERNAL: { who: 'operator', meaning: 'the API server failed (InternalError)', fix: "read the control plane's log; it names the failure" },
   // Manifests for apply/delete -f.
   AMBIT_E_MANIFEST_NOT_FOUND: { who: 'user', meaning: 'a -f path does not exist', fix: 'check the file or directory path' },

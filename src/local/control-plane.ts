@@ -46,6 +46,8 @@ export interface ControlPlane {
   authority?: CertificateAuthority;
   /** The xDS server (runs with the CA). */
   xds?: XdsServer;
+  /** The object store behind the API server (tests write through it to bypass admission). */
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,7 @@ export function readTokens(file: string): TokenEntry[] {
 
 export async function startControlPlane(cfg: ControlPlaneConfig): Promise<ControlPlane> {
   if (cfg.mesh && !cfg.tls) throw new Error('the mesh control plane needs the API server to run with TLS (ControlPlaneConfig.tls)');
-  const store = new Store(new Wal(cfg.dataDir));
+  const store = new Store(new Wal(cfg.dataDir), { log: cfg.log });
   if (store.truncatedBytes) cfg.log(`store: dropped a torn final log record (${store.truncatedBytes} bytes) left by a crash`);
   cfg.log(`store: loaded at resourceVersion ${store.resourceVersion} from ${cfg.dataDir}`);
   const registry = new Registry(store, new ServiceIPAllocator(SERVICE_CIDR));
@@ -91,7 +93,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     await api.close();
     store.close();
   };
-  const out: ControlPlane = { port, close: closeAll };
+  const out: ControlPlane = { port, store, close: closeAll };
   if (cfg.mesh) {
     try {
       const mesh = await startMeshControlPlane(

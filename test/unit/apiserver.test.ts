@@ -6,6 +6,7 @@
 // Tests run in order and share one cluster. Until the scheduling test, no Node exists, so
 // pods stay unbound unless a test binds them itself.
 import assert from 'node:assert/strict';
+import * as https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { KubeApiError, type KubeClient, type WatchEvent } from '../../src/kube/kube-client.js';
 import { K } from '../../src/local/controllers/kinds.js';
@@ -669,5 +670,44 @@ describe('controller work queue', () => {
     q.add('ns/b');
     await sleep(150);
     assert.equal(calls.length, n, `no reconcile after stop: ${calls.join(',')}`);
+  });
+});
+
+describe('API server: limits before work', () => {
+  /** POSTs a body to the pods collection: `declared` in Content-Length (or chunked), `send` bytes actually sent; resolves the status and when it came. */
+  function post(declared: number | undefined, send: number): Promise<{ code: number; body: string; ms: number }> {
+    return new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const req = https.request(
+        `${cp.baseUrl}/api/v1/namespaces/default/pods`,
+        { method: 'POST', ca: cp.tls.ca, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(declared !== undefined ? { 'content-length': declared } : {}) } },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, body, ms: Date.now() - t0 }));
+        },
+      );
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < send) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+      };
+      pump();
+    });
+  }
+
+  it('a body over 3 MiB is 413: from Content-Length before reading it, and while reading one sent without', async () => {
+    const announced = await post(20 * 1024 * 1024, 64 * 1024);
+    assert.equal(announced.code, 413, announced.body);
+    assert.match(announced.body, /request entity too large: limit is 3145728/);
+    assert.ok(announced.ms < 2000, `answered in ${announced.ms} ms without the rest of the body`);
+    const streamed = await post(undefined, 4 * 1024 * 1024);
+    assert.equal(streamed.code, 413, streamed.body);
+    // The server still answers everyone else.
+    assert.ok(await admin.get(K.Namespace, '', 'default'));
   });
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -322,5 +323,48 @@ describe('CA server', () => {
     assert.match(r.err!.details, /clusterid 'east'/);
     const text = await getMetrics();
     assert.match(text, /ambit_ca_refusals_total\{reason="unknown_cluster"\} 2/);
+  });
+});
+
+describe('CA port: tokens are checked before messages are read', () => {
+  /** Announces a 60 MiB message, sends 1 KiB of it and waits for the status: only a refusal made before reading can arrive. */
+  async function announceHuge(path: string, token?: string): Promise<{ status: string | undefined; ms: number }> {
+    const session = http2.connect(`https://127.0.0.1:${cp.cp.caPort!}`, { ca: roots, servername: 'istiod.istio-system.svc' });
+    try {
+      const t0 = Date.now();
+      const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...(token ? { authorization: `Bearer ${token}` } : {}) });
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(60 * 1024 * 1024, 1);
+      req.write(Buffer.concat([header, Buffer.alloc(1024)]));
+      const status = await new Promise<string | undefined>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer on ${path} within 5 s: the server is waiting for the message body`)), 5000);
+        const done = (h: http2.IncomingHttpHeaders): void => {
+          if (h['grpc-status'] === undefined) return;
+          clearTimeout(timer);
+          resolve(String(h['grpc-status']));
+        };
+        req.on('response', done);
+        req.on('trailers', done);
+        req.on('error', (e) => (clearTimeout(timer), reject(e)));
+      });
+      req.close();
+      return { status, ms: Date.now() - t0 };
+    } finally {
+      session.destroy();
+    }
+  }
+
+  it('an unauthenticated CreateCertificate or xDS stream announcing 60 MiB is refused at once, without its body', async () => {
+    for (const [path, token] of [
+      ['/istio.v1.auth.IstioCertificateService/CreateCertificate', undefined],
+      ['/istio.v1.auth.IstioCertificateService/CreateCertificate', 'not-a-token'],
+      ['/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources', undefined],
+      ['/ambit.ca.v1.CaAdmin/Status', node1Token],
+    ] as const) {
+      const r = await announceHuge(path, token);
+      assert.equal(r.status, String(grpc.status.UNAUTHENTICATED), `${path} with ${token ?? 'no token'}`);
+      assert.ok(r.ms < 2000, `${path}: refused in ${r.ms} ms`);
+    }
+    assert.ok(cp.logs.some((l) => l.includes('before reading it')), 'the CA logs the early refusal');
   });
 });

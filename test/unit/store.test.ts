@@ -2,7 +2,7 @@
 // concurrency, restart, torn tails vs. real corruption, compaction, watch resume and 410
 // Expired, and a real crash (SIGKILL of a writing child process) followed by a load.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -416,5 +416,95 @@ describe('Wal: crash safety with a real SIGKILL', () => {
     const s = openStore(dir, 25);
     assertConsistent(s, acked);
     assert.equal(fs.existsSync(snapPath(dir)), true);
+  });
+});
+
+describe('Store: it never lies about a write', () => {
+  const fds = (): number => fs.readdirSync('/proc/self/fd').length;
+
+  it('a failing compaction leaves the committed write answered as committed, closes what it opened, logs once and backs off', () => {
+    const dir = tmpDir();
+    const logs: string[] = [];
+    let failures = 0;
+    const s = new Store(new Wal(dir, 3), { log: (m) => logs.push(m), onCompactionError: () => failures++ });
+    open.push(s);
+    // A directory where the snapshot's temporary file goes: every compaction fails (EISDIR).
+    fs.mkdirSync(`${snapPath(dir)}.tmp`);
+    const before = fds();
+    for (let i = 0; i < 30; i++) s.create(PODS, pod(`p${i}`));
+    assert.equal(s.resourceVersion, 30, 'every write was answered as committed');
+    assert.equal(fds(), before, 'no file descriptor leaked');
+    assert.equal(logs.filter((l) => l.includes('compaction failed')).length, 1, `logged once: ${logs.join(' | ')}`);
+    assert.ok(failures >= 1 && failures < 30, `retried with back-off, not on every write (${failures} attempts)`);
+    assert.equal(s.compactionFailures, failures);
+    fs.rmdirSync(`${snapPath(dir)}.tmp`);
+    for (let i = 30; i < 36; i++) s.create(PODS, pod(`p${i}`));
+    assert.ok(logs.some((l) => l.includes('compaction works again')), logs.join(' | '));
+    assert.ok(fs.existsSync(snapPath(dir)));
+    closeStore(s);
+    const r = openStore(dir);
+    assert.equal(r.list(PODS).length, 36);
+    assert.equal(r.resourceVersion, 36);
+  });
+
+  it('objects nested too deep (422) or too large (413) are refused before anything is stored', () => {
+    const dir = tmpDir();
+    const s = openStore(dir, 2);
+    s.create(PODS, pod('ok'));
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 5000; i++) deep = { d: deep };
+    assert.throws(() => s.create(PODS, pod('deep', 'demo', { status: deep })), (e: unknown) => e instanceof ApiError && e.code === 422 && /nested more than 100 levels/.test(e.message));
+    const cur = s.get(PODS, 'demo', 'ok')!;
+    assert.throws(() => s.update(PODS, { ...cur, status: deep }), (e: unknown) => e instanceof ApiError && e.code === 422);
+    const big = { ...cur, metadata: { ...cur.metadata, annotations: { a: 'x'.repeat(2 * 1024 * 1024) } } };
+    assert.throws(() => s.update(PODS, big), (e: unknown) => e instanceof ApiError && e.code === 413 && /limit is 1572864/.test(e.message));
+    assert.equal(s.resourceVersion, 1, 'nothing was committed');
+    // Compaction still works (it would have overflowed the stack on the deep object).
+    s.create(PODS, pod('ok2'));
+    assert.ok(fs.existsSync(snapPath(dir)));
+    closeStore(s);
+    assert.equal(openStore(dir).list(PODS).length, 2);
+  });
+
+  it('a full disk is a clear error and loses nothing that was acknowledged (restart and read back)', (t) => {
+    if (process.getuid?.() !== 0) return t.skip('mounting a small tmpfs needs root');
+    const dir = tmpDir();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (e) {
+      return t.skip(`cannot mount a tmpfs here (${(e as Error).message.split('\n')[0]})`);
+    }
+    try {
+      const s = openStore(dir);
+      const acked: string[] = [];
+      let err: unknown;
+      for (let i = 0; i < 200 && !err; i++) {
+        try {
+          s.create(PODS, pod(`p${i}`, 'demo', { metadata: { name: `p${i}`, namespace: 'demo', annotations: { pad: 'x'.repeat(4000) } } }));
+          acked.push(`p${i}`);
+        } catch (e) {
+          err = e;
+        }
+      }
+      assert.ok(err instanceof ApiError, `the disk filled up (${acked.length} writes fit)`);
+      assert.equal(err.code, 500);
+      assert.match(err.message, /^no space left on device: .*free space/);
+      assert.equal(s.list(PODS).length, acked.length, 'the refused write is not visible');
+      // A small write may still fit after a large one did not; if so it must land behind whole records.
+      try {
+        s.create(PODS, pod('small'));
+        acked.push('small');
+      } catch (e) {
+        assert.match((e as Error).message, /^no space left on device/);
+      }
+      closeStore(s);
+      const r = openStore(dir);
+      assert.equal(r.truncatedBytes, 0, 'no torn record was left behind');
+      assert.deepEqual(r.list(PODS).map((o) => o.metadata.name).sort(), [...acked].sort());
+      closeStore(r);
+    } finally {
+      for (const st of open.splice(0)) st.close();
+      execFileSync('umount', [dir]);
+    }
   });
 });

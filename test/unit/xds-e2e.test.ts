@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NodeAuthority } from '../../src/ca/node-auth.js';
-import type { KubeClient } from '../../src/kube/kube-client.js';
+import { KubeApiError, type KubeClient } from '../../src/kube/kube-client.js';
 import { K } from '../../src/local/controllers/kinds.js';
 import { KINDS } from '../../src/model/core/kinds.js';
 import type { KubeObject, Pod } from '../../src/model/core/types.js';
@@ -108,5 +108,39 @@ describe('xds end to end', () => {
     assert.equal(a.scope, 'NAMESPACE');
     assert.deepEqual(a.rules[0]?.clauses[0]?.matches[0]?.namespaces, [{ exact: 'frontend' }]);
     assert.ok(events.some((e) => e.typeUrl === AUTHORIZATION_TYPE_URL && e.upserted.includes(`${NS}/allow-frontend`)));
+  });
+
+  it('a malformed pod status is refused with its field path (422), as a spec would be', async () => {
+    await runningPod('web-5', '10.0.1.14');
+    for (const [status, field] of [
+      [{ podIPs: 'not-a-list' }, 'status.podIPs'],
+      [{ podIPs: [{ ip: '10.0.1.999' }] }, 'status.podIPs[0].ip'],
+      [{ podIP: 'x' }, 'status.podIP'],
+      [{ hostIP: 42 }, 'status.hostIP'],
+      [{ conditions: [{ type: 'Ready', status: 'yes' }] }, 'status.conditions[0].status'],
+    ] as const) {
+      const e = await node1.patch(K.Pod, NS, 'web-5', { status }, 'status').then(() => undefined, (err: unknown) => err);
+      assert.ok(e instanceof KubeApiError, `${JSON.stringify(status)} must be refused`);
+      assert.equal(e.status, 422, e.message);
+      const causes = (e.body as { details?: { causes?: { field?: string }[] } }).details?.causes ?? [];
+      assert.ok(causes.some((c) => c.field === field), `${field} named in ${JSON.stringify(causes)}`);
+    }
+    assert.deepEqual(((await admin.get(K.Pod, NS, 'web-5')) as Pod).status?.podIPs, [{ ip: '10.0.1.14' }], 'nothing was stored');
+  });
+
+  it('one object whose translation throws cannot freeze the push: a later DENY still reaches the node tunnel', async () => {
+    // Bypass admission: write a status translation cannot read straight into the store.
+    const store = cp.cp.store;
+    const cur = store.get('core/pods', NS, 'web-5')!;
+    store.update('core/pods', { ...cur, status: { ...(cur.status ?? {}), podIPs: 'not-a-list' } } as unknown as KubeObject);
+    const ap = KINDS.find((k) => k.kind === 'AuthorizationPolicy')!;
+    await admin.create(ap, { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'deny-all', namespace: NS }, spec: { action: 'DENY', rules: [{}] } } as KubeObject);
+    const a = await cp.waitFor('the DENY Authorization', () => c.state.authorizations.get(`${NS}/deny-all`));
+    assert.equal(a.action, 'DENY');
+    assert.ok(c.state.workloads.has(uid('web-2')), 'the other pods are still pushed');
+    await cp.waitFor('the translation error logged', () => cp.logs.some((l) => l.includes(`Pod/${NS}/web-5`) && l.includes('could not be translated')));
+    const metrics = await (await fetch(`http://127.0.0.1:${cp.cp.metricsPort!}/metrics`)).text();
+    const m = /^ambit_translation_errors_total\{kind="Pod"\} (\d+)$/m.exec(metrics);
+    assert.ok(m && Number(m[1]) >= 1, `ambit_translation_errors_total{kind="Pod"} counted:\n${metrics}`);
   });
 });

@@ -1,11 +1,11 @@
 // API errors that map to Kubernetes `Status` objects.
 import type { AmbitCode } from '../../lib/errors.js';
 
-export type Reason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Forbidden' | 'Unauthorized' | 'MethodNotAllowed' | 'Expired' | 'UnsupportedMediaType' | 'InternalError' | 'Gone';
+export type Reason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Forbidden' | 'Unauthorized' | 'MethodNotAllowed' | 'Expired' | 'UnsupportedMediaType' | 'InternalError' | 'Gone' | 'RequestEntityTooLarge';
 
 const CODES: Record<Reason, number> = {
   NotFound: 404, AlreadyExists: 409, Conflict: 409, Invalid: 422, BadRequest: 400, Forbidden: 403,
-  Unauthorized: 401, MethodNotAllowed: 405, Expired: 410, Gone: 410, UnsupportedMediaType: 415, InternalError: 500,
+  Unauthorized: 401, MethodNotAllowed: 405, Expired: 410, Gone: 410, UnsupportedMediaType: 415, InternalError: 500, RequestEntityTooLarge: 413,
 };
 
 /** Our stable code per reason (docs/errors.md); the Kubernetes reason and HTTP code stay as they are. */
@@ -13,6 +13,7 @@ const AMBIT_CODES: Record<Reason, AmbitCode> = {
   NotFound: 'AMBIT_E_API_NOT_FOUND', AlreadyExists: 'AMBIT_E_API_ALREADY_EXISTS', Conflict: 'AMBIT_E_API_CONFLICT', Invalid: 'AMBIT_E_API_INVALID',
   BadRequest: 'AMBIT_E_API_BAD_REQUEST', Forbidden: 'AMBIT_E_API_FORBIDDEN', Unauthorized: 'AMBIT_E_API_UNAUTHORIZED', MethodNotAllowed: 'AMBIT_E_API_METHOD_NOT_ALLOWED',
   Expired: 'AMBIT_E_API_EXPIRED', Gone: 'AMBIT_E_API_EXPIRED', UnsupportedMediaType: 'AMBIT_E_API_UNSUPPORTED_MEDIA_TYPE', InternalError: 'AMBIT_E_API_INTERNAL',
+  RequestEntityTooLarge: 'AMBIT_E_API_TOO_LARGE',
 };
 
 export interface StatusDetails {

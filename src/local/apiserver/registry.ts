@@ -108,6 +108,8 @@ export class Registry {
       const { annotations: _old, ...meta } = cur.metadata;
       next.metadata = Object.keys(annotations).length > 0 ? { ...meta, annotations } : meta;
     }
+    // Status is checked like spec: what the control plane translates must be well-formed here.
+    this.#check(info, { ...next, apiVersion: apiVersionOf(info) });
     return servedAs(info, this.store.update(kindKey(info), next, input.metadata?.resourceVersion));
   }
 
@@ -181,9 +183,14 @@ export class Registry {
     } else {
       delete meta.namespace;
     }
-    const r = validateObject({ ...withType, metadata: meta });
+    return structuredClone(this.#check(info, { ...withType, metadata: meta }));
+  }
+
+  /** Schema check; 422 Invalid with every field path otherwise. */
+  #check(info: KindInfo, obj: KubeObject): KubeObject {
+    const r = validateObject(obj);
     if (!r.ok) {
-      const name = meta.name ?? '';
+      const name = obj.metadata?.name ?? '';
       const text = r.errors.map((e) => `${e.path}: ${e.message}`).join(', ');
       throw new ApiError('Invalid', `${info.kind} "${name}" is invalid: ${text}`, {
         name,
@@ -192,7 +199,7 @@ export class Registry {
         causes: r.errors.map((e) => ({ reason: 'FieldValueInvalid', message: e.message, field: e.path })),
       });
     }
-    return structuredClone(r.value);
+    return r.value;
   }
 
   #requireNamespace(ns: string): void {

@@ -284,7 +284,9 @@ export class ApiServer {
       res.end();
       return;
     }
-    this.#json(res, err.code, err.toStatus());
+    // A body too large to read is left unread: answer, then close the connection.
+    if (err.code === 413) res.shouldKeepAlive = false;
+    this.#json(res, err.code, err.toStatus(), err.code === 413 ? { connection: 'close' } : {});
   }
 }
 
@@ -367,11 +369,17 @@ async function readJson(req: http.IncomingMessage, optional = false): Promise<un
     req.resume();
     throw new ApiError('UnsupportedMediaType', `the body of type ${ct} is not supported; send application/json`);
   }
+  // Kubernetes' limit (3 MiB), with its 413: refused from Content-Length before reading, and while
+  // reading a body sent without one. The connection is closed after the answer (see #fail), so the
+  // rest of the body is never read.
+  const tooLarge = (): ApiError => new ApiError('RequestEntityTooLarge', `request entity too large: limit is ${MAX_BODY} bytes`);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new ApiError('BadRequest', `request body is larger than ${MAX_BODY} bytes`);
+    if (size > MAX_BODY) throw tooLarge();
     chunks.push(c as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -25,6 +25,20 @@ export interface Watcher {
 }
 
 const HISTORY = 20_000;
+/** etcd's default --max-request-bytes (1.5 MiB): Kubernetes cannot store a larger object either. */
+export const MAX_OBJECT_BYTES = 1536 * 1024;
+/**
+ * Deepest nesting of an object's JSON. Kubernetes' JSON decoder stops at 10,000; no real object
+ * comes near 100, and far deeper ones overflow the stack of every recursive reader (compaction
+ * would break on them), so they are refused before storage.
+ */
+export const MAX_OBJECT_DEPTH = 100;
+
+export interface StoreOptions {
+  log?: (msg: string) => void;
+  /** Called on every failed compaction (a metric). */
+  onCompactionError?: (e: Error) => void;
+}
 
 export const objectKey = (kindKey: string, ns: string, name: string): string => `${kindKey}/${ns}/${name}`;
 
@@ -36,7 +50,11 @@ export class Store {
   #oldestResumable = 0;
   readonly #watchers = new Set<Watcher>();
 
-  constructor(readonly wal?: Wal) {
+  #compactionFailing = false;
+  /** Compactions that failed since start (the log keeps every record, so nothing is lost). */
+  compactionFailures = 0;
+
+  constructor(readonly wal?: Wal, readonly opts: StoreOptions = {}) {
     if (!wal) return;
     const loaded = wal.load();
     this.#rv = loaded.rv;
@@ -133,7 +151,12 @@ export class Store {
     const stored: KubeObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
     const key = objectKey(kindKey, ns, name);
     const prev = type === 'MODIFIED' ? this.#objects.get(key) : undefined;
-    this.wal?.append({ rv, op: type === 'DELETED' ? 'del' : 'put', key, obj: stored });
+    if (type !== 'DELETED') checkLimits(kindKey, name, stored);
+    try {
+      this.wal?.append({ rv, op: type === 'DELETED' ? 'del' : 'put', key, obj: stored });
+    } catch (e) {
+      throw persistError(e, this.wal!.dir);
+    }
     this.#rv = rv;
     if (type === 'DELETED') this.#objects.delete(key);
     else this.#objects.set(key, stored);
@@ -144,13 +167,63 @@ export class Store {
       this.#oldestResumable = dropped.rv;
     }
     for (const w of this.#watchers) if (matchesWatcher(w, ev)) w.send(ev);
-    if (this.wal?.needsCompaction()) this.wal.compact(this.#rv, this.#objects);
+    if (this.wal?.needsCompaction()) this.#compact();
     return stored;
+  }
+
+  /** The write is committed already (it is in the log): a failed compaction must not turn it into an error. */
+  #compact(): void {
+    try {
+      this.wal!.compact(this.#rv, this.#objects);
+      if (this.#compactionFailing) this.opts.log?.('store: compaction works again');
+      this.#compactionFailing = false;
+    } catch (e) {
+      this.compactionFailures++;
+      this.opts.onCompactionError?.(e as Error);
+      // Once per failure streak, not on every write; retried after compactEvery more records.
+      if (!this.#compactionFailing) this.opts.log?.(`store: compaction failed, the log keeps growing until it succeeds (retried after more writes): ${(e as Error).message}`);
+      this.#compactionFailing = true;
+    }
   }
 
   close(): void {
     this.wal?.close();
   }
+}
+
+/** Size and depth limits, checked before anything is written (413 / 422 naming the limit). */
+function checkLimits(kindKey: string, name: string, obj: KubeObject): void {
+  const kind = kindKey.split('/')[1]!;
+  const depth = jsonDepth(obj, MAX_OBJECT_DEPTH);
+  if (depth > MAX_OBJECT_DEPTH) {
+    throw new ApiError('Invalid', `${kind} "${name}" is invalid: nested more than ${MAX_OBJECT_DEPTH} levels deep; flatten the object`, { name, kind });
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(obj));
+  if (bytes > MAX_OBJECT_BYTES) {
+    throw new ApiError('RequestEntityTooLarge', `${kind} "${name}" is too large to store: ${bytes} bytes, the limit is ${MAX_OBJECT_BYTES}`, { name, kind });
+  }
+}
+
+/** Nesting depth of a JSON value, without recursion; stops counting past `limit`. */
+export function jsonDepth(v: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const c of Object.values(x as Record<string, unknown>)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return max;
+}
+
+/** A failed durable write: the object was not stored; say why in words an operator can act on. */
+function persistError(e: unknown, dir: string): ApiError {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOSPC') return new ApiError('InternalError', `no space left on device: the store in ${dir} could not persist this write, so it was not made; free space on that filesystem and retry`);
+  if (err.code === 'EDQUOT') return new ApiError('InternalError', `disk quota exceeded: the store in ${dir} could not persist this write, so it was not made; raise the quota or free space and retry`);
+  return new ApiError('InternalError', `the store in ${dir} could not persist this write, so it was not made: ${err.message}`);
 }
 
 function matchesWatcher(w: Watcher, ev: StoreEvent): boolean {

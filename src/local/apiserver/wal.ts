@@ -49,11 +49,20 @@ export class Wal {
   readonly #snapPath: string;
   #fd = -1;
   #records = 0;
+  /** Bytes of the log that hold acknowledged records: a failed append is cut back to this. */
+  #size = 0;
+  /** Records after which to compact next: moves on after a failure, so it is not retried on every write. */
+  #compactAt: number;
 
   constructor(dir: string, readonly compactEvery = 5000) {
     this.#dir = dir;
     this.#logPath = path.join(dir, 'store.log');
     this.#snapPath = path.join(dir, 'store.snapshot.json');
+    this.#compactAt = compactEvery;
+  }
+
+  get dir(): string {
+    return this.#dir;
   }
 
   load(): Loaded {
@@ -101,34 +110,69 @@ export class Wal {
       }
     }
     this.#fd = fs.openSync(this.#logPath, 'a', 0o600);
+    this.#size = fs.fstatSync(this.#fd).size;
     return { rv, objects, tail, truncatedBytes };
   }
 
+  /**
+   * Appends one record durably, or throws and leaves the log as it was: a partly written record
+   * (a full disk) is cut off again, so the next append does not land behind a torn one.
+   */
   append(rec: WalRecord): void {
     const body = Buffer.from(JSON.stringify(rec));
     const line = Buffer.concat([Buffer.from(`${hex(crc32(body))} `), body, Buffer.from('\n')]);
-    fs.writeSync(this.#fd, line);
-    fs.fdatasyncSync(this.#fd);
+    try {
+      writeAll(this.#fd, line);
+      fs.fdatasyncSync(this.#fd);
+    } catch (e) {
+      try {
+        fs.ftruncateSync(this.#fd, this.#size);
+      } catch {
+        /* the torn tail is dropped by the next load() */
+      }
+      throw e;
+    }
+    this.#size += line.length;
     this.#records++;
   }
 
   needsCompaction(): boolean {
-    return this.#records >= this.compactEvery;
+    return this.#records >= this.#compactAt;
   }
 
+  /**
+   * Writes a snapshot and empties the log. On failure everything it opened is closed, the
+   * temporary file removed and the log kept as it is (still complete); the next attempt waits
+   * for another compactEvery records.
+   */
   compact(rv: number, objects: Map<string, KubeObject>): void {
-    const snap: Snapshot = { rv, objects: [...objects].map(([key, obj]) => ({ key, obj })) };
+    this.#compactAt = this.#records + this.compactEvery;
     const tmp = `${this.#snapPath}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    fs.writeSync(fd, JSON.stringify(snap));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, this.#snapPath);
+    let fd = -1;
+    try {
+      const data = JSON.stringify({ rv, objects: [...objects].map(([key, obj]) => ({ key, obj })) } satisfies Snapshot);
+      fd = fs.openSync(tmp, 'w', 0o600);
+      writeAll(fd, Buffer.from(data));
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = -1;
+      fs.renameSync(tmp, this.#snapPath);
+    } catch (e) {
+      if (fd >= 0) fs.closeSync(fd);
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* not a file we made (e.g. a directory in the way): leave it */
+      }
+      throw e;
+    }
     syncDir(this.#dir);
     // The snapshot now covers every record, so the log can start over.
     fs.ftruncateSync(this.#fd, 0);
     fs.fsyncSync(this.#fd);
+    this.#size = 0;
     this.#records = 0;
+    this.#compactAt = this.compactEvery;
   }
 
   close(): void {
@@ -152,6 +196,12 @@ function parseLine(line: Buffer): WalRecord | null {
   } catch {
     return null;
   }
+}
+
+/** writeSync may write less than asked (a filling disk); loop until all is written or it throws. */
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
 }
 
 function syncDir(dir: string): void {

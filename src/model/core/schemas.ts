@@ -100,13 +100,39 @@ export const serviceAccountSchema = z.strictObject({
   automountServiceAccountToken: z.boolean().optional(),
 });
 
+// Pod status is written by node agents through pods/status; the control plane translates its
+// addresses, so they are checked like spec fields (a bad one must be refused, not stored).
+// Fields not listed stay open (status grows with the node agent); the listed ones are typed.
+const ip = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
+const podStatus = z
+  .looseObject({
+    phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).optional(),
+    podIP: ip.optional(),
+    podIPs: z.array(z.strictObject({ ip }), { error: 'must be a list of {ip: <address>}' }).max(2, { error: 'at most 2 (one per IP family)' }).optional(),
+    hostIP: ip.optional(),
+    hostIPs: z.array(z.strictObject({ ip })).max(2, { error: 'at most 2 (one per IP family)' }).optional(),
+    conditions: z
+      .array(
+        z.looseObject({
+          type: z.string().min(1, { error: 'required' }).max(316),
+          status: z.enum(['True', 'False', 'Unknown']),
+          reason: z.string().max(1024).optional(),
+          message: z.string().max(32768).optional(),
+          lastTransitionTime: z.string().optional(),
+        }),
+      )
+      .max(64)
+      .optional(),
+  })
+  .optional();
+
 export const podSchema = z
   .strictObject({
     apiVersion: z.literal('v1'),
     kind: z.literal('Pod'),
     metadata: subdomainMeta,
     spec: podSpec,
-    status: anyStatus,
+    status: podStatus,
   })
   .superRefine((p, ctx) => checkDataplaneMode(p.metadata.labels, ['metadata', 'labels'], ctx));
 
