@@ -104,7 +104,7 @@ export function startTunnelOperations(d: DaemonParts, opts: TunnelOperationsOpti
   const onFailed = (): void => metrics.certFailures.inc();
   certs.on('updated', onIssued);
   certs.on('fetchFailed', onFailed);
-  const stopHandshakes = onHandshake((e) => metrics.handshake(e.side, e.durationMs, e.ok));
+  const stopHandshakes = onHandshake((e) => (e.refused ? metrics.handshakeRefused(e.refused) : metrics.handshake(e.side, e.durationMs, e.ok)));
 
   const ready = (): Readiness =>
     readiness({ xdsSynced, enrollmentSynced: zds.synced, identities: tunnel.pods().map((p) => p.identity), certificates: certs.snapshot(), now: Date.now() });
