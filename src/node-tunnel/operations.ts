@@ -2,6 +2,12 @@
 // Prometheus metrics on the stats port (/metrics, /stats/prometheus), the access log (one JSON
 // line per connection on the tunnel's log stream), readiness (/healthz/ready) and the admin
 // port (/config_dump, /logging, /quitquitquit). Every port binds 127.0.0.1 only.
+// The admin port wants the cluster's admin token as a bearer credential (all but its index):
+// ztunnel's localhost:15000 is inside its own pod netns, ours is the host's, which every local
+// user shares, so loopback alone is no boundary. Metrics and readiness stay open (no secrets, no
+// effects; Prometheus and probes read them).
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { CertManager } from '../identity/cert-manager.js';
 import { getLogLevel, LOG_LEVELS, logEnabled, parseLogLevel, setLogLevel, type Logger } from '../lib/log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../lib/metrics.js';
@@ -33,6 +39,21 @@ export interface TunnelOperationsOptions {
   accessLog?: (line: string) => void;
   /** /quitquitquit: a graceful self-stop (default: SIGTERM to this process, the same path as a signal). */
   quit?: () => void;
+  /**
+   * The admin credential (the cluster's admin token), read per request so a rotated one applies.
+   * Without one, every admin endpoint but the index is refused (fail closed).
+   */
+  adminToken?: () => string | undefined;
+}
+
+/** 'ok', or why the request may not use the admin port. */
+export function checkAdminCredential(req: IncomingMessage, expected: string | undefined): 'ok' | 'missing' | 'wrong' | 'unconfigured' {
+  if (!expected) return 'unconfigured';
+  const m = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return 'missing';
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b) ? 'ok' : 'wrong';
 }
 
 export interface TunnelOperations {
@@ -123,10 +144,24 @@ export function startTunnelOperations(d: DaemonParts, opts: TunnelOperationsOpti
   }, log);
 
   const quit = opts.quit ?? (() => process.kill(process.pid, 'SIGTERM'));
+  const readToken = (): string | undefined => {
+    try {
+      return opts.adminToken?.();
+    } catch {
+      return undefined; // unreadable: fail closed
+    }
+  };
   const admin = serveOps('admin port', host, opts.ports.admin, (req, url) => {
+    if (url.pathname === '/') {
+      return text(200, 'node tunnel admin (all but this index need "Authorization: Bearer <admin token>"; `ambit tunnel-config` sends it):\n  GET  /config_dump\n  GET  /logging\n  POST /logging?level=debug|info|warn|error\n  POST /quitquitquit\n');
+    }
+    const cred = checkAdminCredential(req, readToken());
+    if (cred === 'unconfigured') return text(403, 'this node tunnel has no admin credential configured, so its admin endpoints are off\n');
+    if (cred !== 'ok') {
+      log(`admin ${req.method ?? ''} ${url.pathname}: refused (${cred} credential) from ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+      return text(401, `${cred === 'missing' ? 'missing' : 'wrong'} credential: send "Authorization: Bearer <admin token>" (the cluster's admin token in tokens.json), or use ambit tunnel-config\n`);
+    }
     switch (url.pathname) {
-      case '/':
-        return text(200, 'node tunnel admin:\n  GET  /config_dump\n  GET  /logging\n  POST /logging?level=debug|info|warn|error\n  POST /quitquitquit\n');
       case '/config_dump': {
         if (req.method !== 'GET') return text(405, 'use GET\n');
         const dump = configDump({

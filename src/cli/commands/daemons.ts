@@ -9,7 +9,7 @@ import type { TokenEntry } from '../../local/apiserver/auth.js';
 import { nodeTokenKeyPath } from '../../ca/node-auth.js';
 import { KubeClient } from '../../kube/kube-client.js';
 import { nodeFabricIP, nodeIndex, nodeNetns } from '../../local/cluster/addressing.js';
-import { readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { readAdminToken, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
 import { NetnsPodRuntime } from '../../local/cluster/net/netns-runtime.js';
 import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath, type ClusterPaths } from '../../local/cluster/paths.js';
 import { readTokens, startControlPlane, type LocalMeshConfig } from '../../local/control-plane.js';
@@ -118,7 +118,7 @@ export async function nodeTunnelCommand(args: string[], env: NodeJS.ProcessEnv):
     log,
   });
   const opsPorts = info.tunnelPorts?.[node];
-  const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log }) : undefined;
+  const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log, adminToken: () => readAdminToken(cfg.cluster, cfg.stateDir) }) : undefined;
   const deadlineMs = cfg.drainDeadlineMs;
   log(`started (drain deadline ${deadlineMs} ms, ${daemon.threads} data-plane thread(s))`);
   const sig = await untilSignal();

@@ -78,6 +78,20 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The cluster's admin token (tokens.json, 0600, root's): the API's admin and the node tunnels' admin-port credential. */
+export function readAdminToken(name: string, root?: string): string {
+  const file = (root === undefined ? clusterPaths(name) : clusterPaths(name, root)).tokens;
+  let tokens: TokenEntry[];
+  try {
+    tokens = JSON.parse(fs.readFileSync(file, 'utf8')) as TokenEntry[];
+  } catch (e) {
+    throw new ClusterError(`cannot read the cluster's admin token in ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run this as root, on a cluster made by ambit cluster up`);
+  }
+  const admin = tokens.find((t) => t.role === 'admin');
+  if (!admin) throw new ClusterError(`no admin token in ${file}`);
+  return admin.token;
+}
+
 /** A client with the cluster's admin credentials, or a ClusterError saying what to do. */
 export function adminClient(name: string): KubeClient {
   const info = readClusterInfo(name);
