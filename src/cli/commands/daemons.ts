@@ -10,6 +10,7 @@ import { nodeTokenKeyPath } from '../../ca/node-auth.js';
 import { KubeClient } from '../../kube/kube-client.js';
 import { nodeFabricIP, nodeIndex, nodeNetns } from '../../local/cluster/addressing.js';
 import { readAdminToken, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { startSupervisor } from '../../local/cluster/supervisor.js';
 import { NetnsPodRuntime } from '../../local/cluster/net/netns-runtime.js';
 import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath, type ClusterPaths } from '../../local/cluster/paths.js';
 import { readTokens, startControlPlane, type LocalMeshConfig } from '../../local/control-plane.js';
@@ -80,8 +81,11 @@ export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): 
     log,
   });
   await agent.start();
+  // Like a kubelet for its DaemonSet pod: this node's tunnel (and, on node1, the control plane and peer agents) come back when they die.
+  const supervisor = startSupervisor({ cluster, node, ...(cfg.stateDir !== undefined ? { root: cfg.stateDir } : {}), log });
   log('started');
   const sig = await untilSignal();
+  supervisor.stop();
   log(`${sig}: stopping pods`);
   return shutdown(log, 13_000, async () => {
     await agent.stop();
