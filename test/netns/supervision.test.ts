@@ -115,4 +115,16 @@ describe('supervision: a killed node tunnel comes back', { skip, timeout: 150_00
     const status = ambit('cluster', 'status');
     assert.match(status.out, /node2: agent running, tunnel ready \(restarts 1, /, status.out);
   });
+
+  test('admin port: POST /quitquitquit without the admin token is 401 and the tunnel keeps running; tunnel-config log still works', async () => {
+    const ports = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { tunnelPorts: Record<string, { admin: number }> }).tunnelPorts;
+    const pid = info().pids.tunnels['node1']!;
+    const r = await fetch(`http://127.0.0.1:${ports['node1']!.admin}/quitquitquit`, { method: 'POST' });
+    assert.equal(r.status, 401);
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal(info().pids.tunnels['node1'], pid);
+    assert.ok(fs.existsSync(`/proc/${pid}`), 'the tunnel still runs');
+    assert.match(ok('tunnel-config', 'log', '--level', 'debug', '--node', 'node1'), /node1: log level set to debug/);
+    assert.match(ok('tunnel-config', 'log', '--level', 'info'), /node2: log level set to info/);
+  });
 });
