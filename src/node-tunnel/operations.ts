@@ -27,6 +27,11 @@ export interface TunnelOperationsOptions {
   accessLog?: (line: string) => void;
   /** /quitquitquit: a graceful self-stop (default: SIGTERM to this process, the same path as a signal). */
   quit?: () => void;
+  /**
+   * The admin credential (the cluster's admin token), read per request so a rotated one applies.
+   * Without one, every admin endpoint but the index is refused (fail closed).
+   */
+  adminToken?: () => string | undefined;
 }
 
 export interface TunnelOperations {
@@ -89,6 +94,7 @@ export function startTunnelOperations(d: DaemonParts, opts: TunnelOperationsOpti
     metrics: () => metrics.render(),
     readiness: ready,
     ...(opts.quit ? { quit: opts.quit } : {}),
+    adminToken: opts.adminToken ?? (() => undefined),
     configDump: (ports) =>
       renderConfigDump(
         configDump({

@@ -227,8 +227,9 @@ ${ports}`;
     assert.ok(tcpEchoOk('demo', 'client', vip, 9999), 'tcp- port through the VIP');
     assert.ok(tcpEchoOk('demo', 'client', vip, 9998), 'appProtocol: tcp port through the VIP');
     const ports = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { tunnelPorts: Record<string, { admin: number }> }).tunnelPorts;
+    const adminToken = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'tokens.json'), 'utf8')) as { token: string; role: string }[]).find((t) => t.role === 'admin')!.token;
     for (const n of ['node1', 'node2']) {
-      const dump = (await (await fetch(`http://127.0.0.1:${ports[n]!.admin}/config_dump`)).json()) as { xds: { stats: { nacks: number; acks: number } } };
+      const dump = (await (await fetch(`http://127.0.0.1:${ports[n]!.admin}/config_dump`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { xds: { stats: { nacks: number; acks: number } } };
       assert.equal(dump.xds.stats.nacks, 0, `${n}: no xDS response was NACKed`);
       assert.ok(dump.xds.stats.acks > 0, `${n}: pushes were ACKed`);
     }

@@ -258,8 +258,10 @@ describe('mesh end to end: node tunnels in a 2-node cluster', { skip, timeout: 3
     const ECHO_ID = 'spiffe://cluster.local/ns/demo/sa/echo';
     const ports = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as { tunnelPorts: Record<string, { admin: number; stats: number; readiness: number }> }).tunnelPorts;
     assert.notEqual(ports['node1']!.admin, ports['node2']!.admin, 'each node tunnel has its own ports');
+    // The admin port wants the cluster's admin token; metrics and readiness need none.
+    const adminToken = (JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'tokens.json'), 'utf8')) as { token: string; role: string }[]).find((t) => t.role === 'admin')!.token;
     const get = async (port: number, p: string): Promise<{ status: number; body: string }> => {
-      const r = await fetch(`http://127.0.0.1:${port}${p}`);
+      const r = await fetch(`http://127.0.0.1:${port}${p}`, { headers: { authorization: `Bearer ${adminToken}` } });
       return { status: r.status, body: await r.text() };
     };
     for (const n of ['node1', 'node2']) assert.deepEqual(await get(ports[n]!.readiness, '/healthz/ready'), { status: 200, body: 'ready\n' }, `${n} tunnel ready after sync`);

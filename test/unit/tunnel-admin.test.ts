@@ -64,6 +64,10 @@ const snap = (c: WorkloadCertificate): CertSnapshot => ({ identity: c.identity, 
 
 let base = '';
 const url = (port: number, p: string): string => `http://127.0.0.1:${port}${p}`;
+const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+let quits = 0;
+/** fetch on the admin port with the admin credential. */
+const admin = (p: string, init: RequestInit = {}): Promise<Response> => fetch(url(Number(base), p), { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-tunnel-admin-'));
@@ -76,7 +80,8 @@ before(async () => {
     trustDomain: 'cluster.local',
     log: () => {},
     accessLog: (l) => access.push(l),
-    quit: () => {},
+    quit: () => void quits++,
+    adminToken: () => ADMIN_TOKEN,
   });
   const p = await ops.listening;
   base = String(p.admin);
@@ -181,7 +186,7 @@ test('handshake histogram: real HBONE handshakes are timed on both sides', async
 test('admin: /config_dump has config, certificates (public parts only), pods, connections; never a key', async () => {
   fake.tunnel.open = [record('live')];
   fake.certs.list = [snap(clientCert), { identity: ECHO, state: 'Initializing', attempts: 1, lastError: 'CA down', inFlight: true }];
-  const r = await fetch(url(Number(base), '/config_dump'));
+  const r = await admin('/config_dump');
   assert.equal(r.status, 200);
   const body = await r.text();
   assert.doesNotMatch(body, /PRIVATE KEY/);
@@ -210,18 +215,56 @@ test('admin: /config_dump has config, certificates (public parts only), pods, co
 test('admin: /logging shows and changes the level at runtime; bad levels are 400', async () => {
   const before = getLogLevel();
   try {
-    let r = await fetch(url(Number(base), '/logging'));
+    let r = await admin('/logging');
     assert.deepEqual(((await r.json()) as { level: string }).level, before);
-    r = await fetch(url(Number(base), '/logging?level=debug'), { method: 'POST' });
+    r = await admin('/logging?level=debug', { method: 'POST' });
     assert.equal(r.status, 200);
     assert.equal(getLogLevel(), 'debug');
-    r = await fetch(url(Number(base), '/logging?level=loud'), { method: 'POST' });
+    r = await admin('/logging?level=loud', { method: 'POST' });
     assert.equal(r.status, 400);
     assert.match(await r.text(), /debug, info, warn, error/);
-    assert.equal((await fetch(url(Number(base), '/quitquitquit'))).status, 405, 'quit wants POST');
-    assert.equal((await fetch(url(Number(base), '/nope'))).status, 404);
+    assert.equal((await admin('/quitquitquit')).status, 405, 'quit wants POST');
+    assert.equal((await admin('/nope')).status, 404);
   } finally {
     setLogLevel(before);
+  }
+});
+
+test('admin: without the admin token nothing changes (401); with it /quitquitquit and /logging work; metrics need none', async () => {
+  const before = getLogLevel();
+  const other = before === 'debug' ? 'warn' : 'debug';
+  try {
+    const quitsBefore = quits;
+    const none = await fetch(url(Number(base), '/quitquitquit'), { method: 'POST' });
+    assert.equal(none.status, 401);
+    assert.match(await none.text(), /Authorization: Bearer/);
+    const wrong = await fetch(url(Number(base), '/quitquitquit'), { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN.replace(/.$/, 'X')}` } });
+    assert.equal(wrong.status, 401);
+    assert.equal((await fetch(url(Number(base), `/logging?level=${other}`), { method: 'POST' })).status, 401);
+    assert.equal((await fetch(url(Number(base), '/config_dump'))).status, 401, 'config_dump needs it too');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(quits, quitsBefore, 'no quit without the credential');
+    assert.equal(getLogLevel(), before, 'no level change without the credential');
+    assert.equal((await fetch(url(Number(base), '/'))).status, 200, 'the index stays open');
+    assert.equal((await fetch(url(ops.ports().stats, '/metrics'))).status, 200, 'metrics stay open');
+    const ok = await admin('/quitquitquit', { method: 'POST' });
+    assert.equal(ok.status, 200);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(quits, quitsBefore + 1);
+  } finally {
+    setLogLevel(before);
+  }
+});
+
+test('admin: a tunnel without an admin credential refuses every admin endpoint (fail closed)', async () => {
+  const bare = startTunnelOperations(fake as unknown as Parameters<typeof startTunnelOperations>[0], { node: 'node1', ports: { admin: 0, stats: 0, readiness: 0 }, log: () => {}, quit: () => void quits++ });
+  try {
+    const p = await bare.listening;
+    const r = await fetch(url(p.admin, '/quitquitquit'), { method: 'POST', headers: { authorization: 'Bearer anything' } });
+    assert.equal(r.status, 403);
+    assert.match(await r.text(), /no admin credential/);
+  } finally {
+    await bare.close();
   }
 });
 

@@ -37,7 +37,12 @@ export async function clusterStatusCommand(ctx: Ctx, args: string[]): Promise<nu
     return 1;
   }
   ctx.out(`cluster '${name}': API https://127.0.0.1:${st.info.apiPort} (control plane ${st.controlPlane ? 'running' : 'NOT RUNNING'})\n`);
-  for (const n of st.nodes) ctx.out(`  ${n.name}: agent ${n.agent ? 'running' : 'NOT RUNNING'}, tunnel ${n.tunnel ? 'running' : 'NOT RUNNING'}, ${n.ready ? 'Ready' : 'NotReady'}\n`);
+  const restarts = (key: string): string => {
+    const r = st.info!.restarts?.[key];
+    return r ? ` (restarts ${r.count}, last ${r.lastAt}: ${r.lastReason})` : '';
+  };
+  if (restarts('control-plane')) ctx.out(`  control plane${restarts('control-plane')}\n`);
+  for (const n of st.nodes) ctx.out(`  ${n.name}: agent ${n.agent ? 'running' : 'NOT RUNNING'}${restarts(`agent/${n.name}`)}, tunnel ${n.tunnelState}${restarts(`tunnel/${n.name}`)}, ${n.ready ? 'Ready' : 'NotReady'}\n`);
   ctx.out(`  state: ${st.paths.root}\n  kubeconfig: ${st.paths.kubeconfig}\n`);
   return st.controlPlane && st.nodes.every((n) => n.agent && n.tunnel && n.ready) ? 0 : 1;
 }

@@ -9,7 +9,8 @@ import type { TokenEntry } from '../../local/apiserver/auth.js';
 import { nodeTokenKeyPath } from '../../ca/node-auth.js';
 import { KubeClient } from '../../kube/kube-client.js';
 import { nodeFabricIP, nodeIndex, nodeNetns } from '../../local/cluster/addressing.js';
-import { ClusterError, DEFAULT_CLUSTER, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { ClusterError, DEFAULT_CLUSTER, readAdminToken, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { startSupervisor } from '../../local/cluster/supervisor.js';
 import { NetnsPodRuntime } from '../../local/cluster/net/netns-runtime.js';
 import { clusterPaths, nodeCaTokenPath, nodeTunnelReadyPath, nodeTunnelSocketPath, type ClusterPaths } from '../../local/cluster/paths.js';
 import { readTokens, startControlPlane, type LocalMeshConfig } from '../../local/control-plane.js';
@@ -105,8 +106,11 @@ export async function nodeAgentCommand(args: string[], env: NodeJS.ProcessEnv): 
     log,
   });
   await agent.start();
+  // Like a kubelet for its DaemonSet pod: this node's tunnel (and, on node1, the control plane and peer agents) come back when they die.
+  const supervisor = startSupervisor({ cluster, node, ...(cfg.stateDir !== undefined ? { root: cfg.stateDir } : {}), log });
   log('started');
   const sig = await untilSignal();
+  supervisor.stop();
   log(`${sig}: stopping pods`);
   return shutdown(log, 13_000, async () => {
     await agent.stop();
@@ -144,7 +148,7 @@ export async function nodeTunnelCommand(args: string[], env: NodeJS.ProcessEnv):
     log,
   });
   const opsPorts = info.tunnelPorts?.[node];
-  const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log }) : undefined;
+  const ops = opsPorts ? startTunnelOperations(daemon, { node, ports: opsPorts, trustDomain: info.trustDomain ?? DEFAULT_TRUST_DOMAIN, log, adminToken: () => readAdminToken(cfg.cluster, cfg.stateDir) }) : undefined;
   const deadlineMs = cfg.drainDeadlineMs;
   log(`started (drain deadline ${deadlineMs} ms, ${daemon.threads} data-plane thread(s))`);
   const sig = await untilSignal();

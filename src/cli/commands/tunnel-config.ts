@@ -3,7 +3,7 @@
 // its admin port (127.0.0.1, cluster.json `tunnelPorts`), like `istioctl ztunnel-config`.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import { ClusterError, DEFAULT_CLUSTER, pidAlive, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
+import { ClusterError, DEFAULT_CLUSTER, pidAlive, readAdminToken, readClusterInfo, type ClusterInfo } from '../../local/cluster/lifecycle.js';
 import { clusterPaths } from '../../local/cluster/paths.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../lib/log.js';
 import type { ConfigDump } from '../../dataplane/admin/config-dump.js';
@@ -35,9 +35,11 @@ async function call(cluster: string, info: ClusterInfo, t: Target, method: 'GET'
   const pid = info.pids.tunnels?.[t.node];
   const logFile = path.join(clusterPaths(cluster).logs, `${t.node}-tunnel.log`);
   if (pid !== undefined && !pidAlive(pid)) throw new ClusterError(`the node tunnel on ${t.node} is not running (pid ${pid} is gone); see ${logFile}`);
+  // The admin port wants the cluster's admin token (tokens.json is root's, like the cluster itself).
+  const headers = { authorization: `Bearer ${readAdminToken(cluster)}` };
   let res: Response;
   try {
-    res = await fetch(`http://127.0.0.1:${t.port}${pathAndQuery}`, { method, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetch(`http://127.0.0.1:${t.port}${pathAndQuery}`, { method, headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
     throw new ClusterError(`the node tunnel on ${t.node} does not answer on its admin port 127.0.0.1:${t.port} (${cause}); is it running? see ${logFile}`);

@@ -1,6 +1,12 @@
 // Every proxy's operations ports (spec §1, §8, §9): Prometheus metrics on the stats port
 // (/metrics, /stats/prometheus), readiness (/healthz/ready) and the admin port (/config_dump,
 // /logging, /quitquitquit). What they serve comes from the proxy; the routes are shared.
+// The admin port wants the cluster's admin token as a bearer credential (all but its index):
+// ztunnel's localhost:15000 is inside its own pod netns, a node tunnel's here is in the host's,
+// which every local user shares, so loopback alone is no boundary. Metrics and readiness stay
+// open (no secrets, no effects; Prometheus and probes read them).
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { getLogLevel, LOG_LEVELS, parseLogLevel, setLogLevel, type Logger } from '../../lib/log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../lib/metrics.js';
 import { readinessResponse, type Readiness } from '../readiness.js';
@@ -27,6 +33,22 @@ export interface ProxyOpsOptions {
   configDump(ports: ProxyPorts): string;
   /** /quitquitquit: a graceful self-stop (default: SIGTERM to this process, the same path as a signal). */
   quit?: () => void;
+  /**
+   * The admin credential (the cluster's admin token), read per request so a rotated one applies;
+   * returning undefined refuses every admin endpoint but the index (fail closed). 'none' only for
+   * a proxy whose admin port sits in its own network namespace (a waypoint pod), as ztunnel's.
+   */
+  adminToken: (() => string | undefined) | 'none';
+}
+
+/** 'ok', or why the request may not use the admin port. */
+export function checkAdminCredential(req: IncomingMessage, expected: string | undefined): 'ok' | 'missing' | 'wrong' | 'unconfigured' {
+  if (!expected) return 'unconfigured';
+  const m = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return 'missing';
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b) ? 'ok' : 'wrong';
 }
 
 export interface ProxyOpsServers {
@@ -54,10 +76,28 @@ export function serveProxyOps(o: ProxyOpsOptions): ProxyOpsServers {
   }, log);
 
   const quit = o.quit ?? (() => process.kill(process.pid, 'SIGTERM'));
+  const readToken = (): string | undefined => {
+    if (o.adminToken === 'none') return undefined;
+    try {
+      return o.adminToken();
+    } catch {
+      return undefined; // unreadable: fail closed
+    }
+  };
   const admin = serveOps('admin port', host, o.ports.admin, (req, url) => {
+    if (url.pathname === '/') {
+      const auth = o.adminToken === 'none' ? '' : ' (all but this index need "Authorization: Bearer <admin token>"; `ambit tunnel-config` sends it)';
+      return text(200, `${o.proxy} admin${auth}:\n  GET  /config_dump\n  GET  /logging\n  POST /logging?level=debug|info|warn|error\n  POST /quitquitquit\n`);
+    }
+    if (o.adminToken !== 'none') {
+      const cred = checkAdminCredential(req, readToken());
+      if (cred === 'unconfigured') return text(403, `this ${o.proxy} has no admin credential configured, so its admin endpoints are off\n`);
+      if (cred !== 'ok') {
+        log(`admin ${req.method ?? ''} ${url.pathname}: refused (${cred} credential) from ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+        return text(401, `${cred === 'missing' ? 'missing' : 'wrong'} credential: send "Authorization: Bearer <admin token>" (the cluster's admin token in tokens.json), or use ambit tunnel-config\n`);
+      }
+    }
     switch (url.pathname) {
-      case '/':
-        return text(200, `${o.proxy} admin:\n  GET  /config_dump\n  GET  /logging\n  POST /logging?level=debug|info|warn|error\n  POST /quitquitquit\n`);
       case '/config_dump':
         if (req.method !== 'GET') return text(405, 'use GET\n');
         return { status: 200, type: 'application/json', body: o.configDump(ports()) };

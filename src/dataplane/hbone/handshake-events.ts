@@ -13,6 +13,8 @@ export interface HandshakeEvent {
   side: 'client' | 'server';
   durationMs: number;
   ok: boolean;
+  /** Set when the server closed the connection before any handshake: too many were unfinished (all sources, or this source). */
+  refused?: 'global' | 'source';
 }
 
 const channel = diagnostics_channel.channel(HANDSHAKE_CHANNEL);
@@ -22,7 +24,14 @@ let toMain: BroadcastChannel | undefined;
 export const handshakeStart = (): bigint => process.hrtime.bigint();
 
 export function publishHandshake(side: HandshakeEvent['side'], start: bigint, ok: boolean): void {
-  const e: HandshakeEvent = { side, durationMs: Number(process.hrtime.bigint() - start) / 1e6, ok };
+  publish({ side, durationMs: Number(process.hrtime.bigint() - start) / 1e6, ok });
+}
+
+export function publishHandshakeRefused(limit: NonNullable<HandshakeEvent['refused']>): void {
+  publish({ side: 'server', durationMs: 0, ok: false, refused: limit });
+}
+
+function publish(e: HandshakeEvent): void {
   if (channel.hasSubscribers) channel.publish(e);
   if (!isMainThread) {
     if (!toMain) (toMain = new BroadcastChannel(HANDSHAKE_CHANNEL)).unref();

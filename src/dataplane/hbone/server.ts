@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { WorkloadCertificate } from '../../identity/ca-client.js';
 import { keepalive, raiseConnectionWindow, serverSettings, sessionOptions, tuneSocket, type KeepaliveOptions } from './h2.js';
-import { handshakeStart, publishHandshake } from './handshake-events.js';
+import { handshakeStart, publishHandshake, publishHandshakeRefused } from './handshake-events.js';
 import { parseBaggage, type Baggage } from './baggage.js';
 import { canonicalIp, parseAuthority, type HboneTarget } from './headers.js';
 import { splice } from './splice.js';
@@ -83,8 +83,17 @@ export interface HboneServerOptions {
    */
   terminate?(stream: http2.ServerHttp2Stream, dst: HboneTarget, ctx: UpstreamContext): void;
   keepalive?: KeepaliveOptions;
+  /** A TLS handshake not finished in this time closes the connection (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Unfinished handshakes at once on this server (default 1024); a connection past it is closed at once. */
+  maxPendingHandshakes?: number;
+  /** The same per source IP (default 128), so one source cannot take the whole budget. */
+  maxPendingHandshakesPerSource?: number;
 }
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_SOURCE = 128;
 
 export interface SessionInfo {
   peerIdentity: string;
@@ -112,8 +121,10 @@ export interface HboneServerEvents {
   session: [SessionInfo];
   /** A CONNECT finished: refused (status ≠ 200) or a tunnel that closed. */
   tunnel: [TunnelInfo];
-  /** A TLS handshake or identity check failed. */
+  /** A TLS handshake or identity check failed (or timed out). */
   rejected: [{ remoteAddr: string; reason: string }];
+  /** A connection closed before its handshake began: too many unfinished handshakes (all sources, or its source). */
+  refused: [{ remoteAddr: string; limit: 'global' | 'source' }];
   /** An open session was torn down because its peer's certificate was revoked. */
   revokedPeer: [{ peerIdentity: string; serial: string; remoteAddr: string }];
 }
@@ -122,8 +133,12 @@ const noop = (): void => {};
 
 /** When the TLS handshake of an accepted socket began (handshake timing, read back through the TLSSocket's parent). */
 const HANDSHAKE_AT = Symbol('hboneHandshakeAt');
+/** Releases the accepted socket's slot among the unfinished handshakes. */
+const HANDSHAKE_SETTLE = Symbol('hboneHandshakeSettle');
 const handshakeDone = (s: tls.TLSSocket, ok: boolean): void => {
-  const at = (s as unknown as { _parent?: { [HANDSHAKE_AT]?: bigint } })._parent?.[HANDSHAKE_AT];
+  const parent = (s as unknown as { _parent?: { [HANDSHAKE_AT]?: bigint; [HANDSHAKE_SETTLE]?: () => void } })._parent;
+  parent?.[HANDSHAKE_SETTLE]?.();
+  const at = parent?.[HANDSHAKE_AT];
   if (at !== undefined) publishHandshake('server', at, ok);
 };
 
@@ -157,14 +172,28 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
   readonly #listeners = new Set<net.Server>();
   #tunnels = 0;
   #pendingUpstreams = 0;
+  /** Accepted TCP sockets not yet closed (handshaking or serving). */
+  #openSockets = 0;
+  /** Unfinished handshakes, in total and per source IP (unauthenticated work, bounded). */
+  #pending = 0;
+  readonly #pendingBySource = new Map<string, number>();
+  #refused = 0;
+  readonly #handshakeTimeoutMs: number;
 
   constructor(opts: HboneServerOptions) {
     super();
     this.#opts = opts;
     this.#trustDomain = trustDomainOf(opts.certificate.identity);
-    this.#tls = tls.createServer({ ...serverTlsOptions(opts.certificate), handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000 });
+    this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.#tls = tls.createServer({ ...serverTlsOptions(opts.certificate), handshakeTimeout: this.#handshakeTimeoutMs });
     this.#tls.on('secureConnection', (s) => (handshakeDone(s, true), this.#onSecure(s)));
-    this.#tls.on('tlsClientError', (e, s) => (handshakeDone(s, false), this.emit('rejected', { remoteAddr: s.remoteAddress ?? '', reason: e.message })));
+    // Node leaves the socket open after tlsClientError (even a handshake timeout) once anyone
+    // listens for it: close it here, or every stalled handshake holds a descriptor for good.
+    this.#tls.on('tlsClientError', (e, s) => {
+      handshakeDone(s, false);
+      s.destroy();
+      this.emit('rejected', { remoteAddr: s.remoteAddress ?? '', reason: e.message });
+    });
     this.#tls.on('error', noop);
   }
 
@@ -172,12 +201,43 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
   attach(server: net.Server): void {
     this.#listeners.add(server);
     server.on('error', noop);
-    server.on('connection', (raw: net.Socket) => {
-      raw.on('error', noop);
-      tuneSocket(raw);
-      (raw as net.Socket & { [HANDSHAKE_AT]?: bigint })[HANDSHAKE_AT] = handshakeStart();
-      this.#tls.emit('connection', raw);
-    });
+    server.on('connection', (raw: net.Socket) => this.#onConnection(raw));
+  }
+
+  #onConnection(raw: net.Socket): void {
+    raw.on('error', noop);
+    const source = canonicalIp(raw.remoteAddress ?? '');
+    const fromSource = this.#pendingBySource.get(source) ?? 0;
+    const limit = this.#pending >= (this.#opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES)
+      ? 'global'
+      : fromSource >= (this.#opts.maxPendingHandshakesPerSource ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_SOURCE) ? 'source' : undefined;
+    if (limit) {
+      this.#refused++;
+      raw.resetAndDestroy();
+      publishHandshakeRefused(limit);
+      this.emit('refused', { remoteAddr: source, limit });
+      return;
+    }
+    this.#openSockets++;
+    this.#pending++;
+    this.#pendingBySource.set(source, fromSource + 1);
+    let handshaking = true;
+    const settle = (): void => {
+      if (!handshaking) return;
+      handshaking = false;
+      clearTimeout(timer);
+      this.#pending--;
+      const n = (this.#pendingBySource.get(source) ?? 1) - 1;
+      if (n > 0) this.#pendingBySource.set(source, n);
+      else this.#pendingBySource.delete(source);
+    };
+    // Backstop to Node's handshakeTimeout: whatever stalls (TCP or TLS) is closed at the deadline.
+    const timer = setTimeout(() => raw.destroy(), this.#handshakeTimeoutMs + 1000);
+    (raw as net.Socket & { [HANDSHAKE_SETTLE]?: () => void })[HANDSHAKE_SETTLE] = settle;
+    raw.once('close', () => (settle(), this.#openSockets--));
+    tuneSocket(raw);
+    (raw as net.Socket & { [HANDSHAKE_AT]?: bigint })[HANDSHAKE_AT] = handshakeStart();
+    this.#tls.emit('connection', raw);
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
@@ -198,6 +258,11 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
 
   stats(): { sessions: number; tunnels: number; pendingUpstreams: number } {
     return { sessions: this.#sessions.size, tunnels: this.#tunnels, pendingUpstreams: this.#pendingUpstreams };
+  }
+
+  /** openSockets: accepted TCP connections still open; pendingHandshakes: those not past TLS yet; refused: closed at once by the caps. */
+  socketStats(): { openSockets: number; pendingHandshakes: number; refused: number } {
+    return { openSockets: this.#openSockets, pendingHandshakes: this.#pending, refused: this.#refused };
   }
 
   /**

@@ -42,6 +42,7 @@ export class TunnelMetrics {
   readonly certsIssued: Counter;
   readonly certFailures: Counter;
   readonly handshakes: Histogram;
+  readonly handshakesRefused: Counter;
   readonly crlRejections: Counter;
   readonly dryRun: Counter;
   /** Ids of connections counted as opened and not yet closed (bounded by open connections). */
@@ -76,6 +77,7 @@ export class TunnelMetrics {
     this.crlRejections = r.counter('istio_crl_policy_rejections_total', 'HBONE sessions refused at handshake or torn down because the peer certificate is revoked', { labelled: true });
     this.dryRun = r.counter('ambit_authz_dry_run_total', 'Inbound connections a dry-run AuthorizationPolicy would have decided (not enforced), by decision (allow, deny) and policy (ns/name)', { labelled: true });
     this.handshakes = r.histogram('ambit_tls_handshake_duration_seconds', 'HBONE TLS handshake duration, by side (client: outbound pool, server: inbound 15008) and result', HANDSHAKE_BUCKETS);
+    this.handshakesRefused = r.counter('ambit_hbone_handshakes_refused_total', 'Inbound HBONE connections closed before the TLS handshake because too many handshakes were unfinished, by limit (global: per listener; source: per source IP)', { labelled: true });
   }
 
   connectionOpened(r: ConnectionRecord): void {
@@ -99,6 +101,10 @@ export class TunnelMetrics {
 
   xdsTerminated(reason: XdsTerminationReason): void {
     this.xdsTerminations.inc({ reason });
+  }
+
+  handshakeRefused(limit: 'global' | 'source'): void {
+    this.handshakesRefused.inc({ limit });
   }
 
   handshake(side: 'client' | 'server', durationMs: number, ok: boolean): void {

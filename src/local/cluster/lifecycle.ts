@@ -42,6 +42,18 @@ export interface ClusterInfo {
   tunnelPorts?: Record<string, { admin: number; stats: number; readiness: number }>;
   /** nodes: node agents; tunnels: node tunnels (absent in a cluster.json from before them). */
   pids: { controlPlane: number; nodes: Record<string, number>; tunnels?: Record<string, number> };
+  /** Set by `cluster down` before it stops anything: the supervisors restart nothing from then on. */
+  stopping?: boolean;
+  /** Restarts by the supervisors (supervisor.ts), by process key: control-plane, agent/<node>, tunnel/<node>. */
+  restarts?: Record<string, RestartRecord>;
+}
+
+export interface RestartRecord {
+  count: number;
+  /** Restarts in a row without a minute of uptime between (drives the back-off). */
+  consecutive: number;
+  lastAt: string;
+  lastReason: string;
 }
 
 export const DEFAULT_CLUSTER = 'local';
@@ -81,6 +93,20 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The cluster's admin token (tokens.json, 0600, root's): the API's admin and the node tunnels' admin-port credential. */
+export function readAdminToken(name: string, root?: string): string {
+  const file = (root === undefined ? clusterPaths(name) : clusterPaths(name, root)).tokens;
+  let tokens: TokenEntry[];
+  try {
+    tokens = JSON.parse(fs.readFileSync(file, 'utf8')) as TokenEntry[];
+  } catch (e) {
+    throw new ClusterError(`cannot read the cluster's admin token in ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run this as root, on a cluster made by ambit cluster up`);
+  }
+  const admin = tokens.find((t) => t.role === 'admin');
+  if (!admin) throw new ClusterError(`no admin token in ${file}`);
+  return admin.token;
 }
 
 /** A client with the cluster's admin credentials, or a ClusterError saying what to do. */
@@ -370,6 +396,9 @@ export async function clusterDown(opts: DownOptions): Promise<void> {
     throw new ClusterError(`cluster '${opts.name}' has no state file but leftovers exist; remove them with: ambit cluster down --force${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}`, 'AMBIT_E_CLUSTER_LEFTOVERS');
   }
   if (info) {
+    // Supervisors (in the node agents) restart nothing from here on.
+    info.stopping = true;
+    fs.writeFileSync(paths.clusterFile, JSON.stringify(info, null, 2));
     // Node agents first: they stop their pods and remove the pod namespaces.
     opts.progress('stopping node agents and their pods');
     await Promise.all(Object.values(info.pids.nodes).map((pid) => stopPid(pid, 15_000)));
@@ -392,9 +421,23 @@ export async function clusterDown(opts: DownOptions): Promise<void> {
 
 export interface ClusterStatus {
   info?: ClusterInfo;
+  /** Process alive and its API answers. */
   controlPlane: boolean;
-  nodes: { name: string; agent: boolean; tunnel: boolean; ready: boolean }[];
+  /** tunnel: process alive and its readiness endpoint says ready. */
+  nodes: { name: string; agent: boolean; tunnel: boolean; tunnelState: string; ready: boolean }[];
   paths: ClusterPaths;
+}
+
+/** 'ready', or why not: the process is gone, or its readiness endpoint says otherwise / does not answer. */
+async function tunnelState(pid: number | undefined, port: number | undefined): Promise<string> {
+  if (!pid || !pidAlive(pid)) return 'NOT RUNNING';
+  if (port === undefined) return 'running';
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/healthz/ready`, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? 'ready' : `NOT READY (${(await r.text()).trim().slice(0, 120)})`;
+  } catch {
+    return `NOT READY (readiness port ${port} does not answer)`;
+  }
 }
 
 export async function clusterStatus(name: string): Promise<ClusterStatus> {
@@ -402,15 +445,19 @@ export async function clusterStatus(name: string): Promise<ClusterStatus> {
   const info = readClusterInfo(name);
   if (!info) return { controlPlane: false, nodes: [], paths };
   let readyNodes = new Set<string>();
-  const cp = pidAlive(info.pids.controlPlane);
+  let cp = pidAlive(info.pids.controlPlane);
   if (cp) {
-    const items = (await adminClient(name).list(K.Node).catch(() => ({ items: [] }))).items as NodeObject[];
-    readyNodes = new Set(items.filter(nodeIsReady).map((n) => n.metadata.name!));
+    const items = await adminClient(name).list(K.Node).then((l) => l.items as NodeObject[], () => undefined);
+    cp = items !== undefined;
+    readyNodes = new Set((items ?? []).filter(nodeIsReady).map((n) => n.metadata.name!));
   }
-  return {
-    info,
-    controlPlane: cp,
-    nodes: Object.entries(info.pids.nodes).map(([n, pid]) => ({ name: n, agent: pidAlive(pid), tunnel: pidAlive(info.pids.tunnels?.[n] ?? 0), ready: readyNodes.has(n) })),
-    paths,
-  };
+  const nodes = await Promise.all(
+    Object.entries(info.pids.nodes).map(async ([n, pid]) => {
+      const state = await tunnelState(info.pids.tunnels?.[n], info.tunnelPorts?.[n]?.readiness);
+      const agent = pidAlive(pid);
+      // A node whose agent is gone is not Ready, whatever the API still says (its lease may not have lapsed yet).
+      return { name: n, agent, tunnel: state === 'ready' || state === 'running', tunnelState: state, ready: agent && readyNodes.has(n) };
+    }),
+  );
+  return { info, controlPlane: cp, nodes, paths };
 }

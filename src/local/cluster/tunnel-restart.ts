@@ -40,11 +40,12 @@ export async function restartTunnel(cluster: string, node: string, progress: (m:
     throw new ClusterError(`${(e as Error).message}\nThe old tunnel (pid ${oldPid}) keeps serving.`);
   }
   progress(`${node}: new tunnel pid ${newPid} serves every pod; draining the old one`);
-  if (oldPid) await stopPid(oldPid, DRAIN_GRACE_MS);
+  // Record the new pid before stopping the old one, so the supervisor sees a handoff, not a crash.
   // Re-read: other commands may have written cluster.json meanwhile.
   const latest = readClusterInfo(cluster) ?? info;
   latest.pids.tunnels = { ...(latest.pids.tunnels ?? {}), [node]: newPid };
   fs.writeFileSync(paths.clusterFile, JSON.stringify(latest, null, 2));
+  if (oldPid) await stopPid(oldPid, DRAIN_GRACE_MS);
   const handoffMs = Date.now() - t0;
   progress(`${node}: handoff done in ${handoffMs} ms`);
   return { node, oldPid, newPid, handoffMs };
