@@ -9,10 +9,10 @@
 //
 // `ambit cluster up` writes one token per node; the CA accepts it as `authorization: Bearer`.
 // A token proves only which node is calling; what that node may obtain is decided per call.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import * as fs from 'node:fs';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import * as path from 'node:path';
 import { AmbitError } from '../lib/errors.js';
+import { loadOrCreateEcKey, signJwt, verifyJwt } from '../lib/es256-jwt.js';
 
 export const NODE_TOKEN_ISSUER = 'ambit-ca';
 export const NODE_TOKEN_AUDIENCE = 'istio-ca';
@@ -40,22 +40,11 @@ interface Claims {
 
 export const nodeTokenKeyPath = (caDir: string): string => path.join(caDir, 'node-token-key.pem');
 
-const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
 
 /** Loads the node-token signing key (`<caDir>/node-token-key.pem` by default), creating it (0600) if it does not exist yet. */
 function loadOrCreateKey(file: string): KeyObject {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  if (!fs.existsSync(file)) {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    try {
-      // 'wx': if two processes race, the first file wins and both use it.
-      fs.writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-  }
   try {
-    return createPrivateKey(fs.readFileSync(file, 'utf8'));
+    return loadOrCreateEcKey(file);
   } catch (e) {
     throw new AmbitError('AMBIT_E_CA_FILES', `node token key ${file} is unreadable or not a PEM private key (${(e as Error).message}); remove it and run ambit cluster up again to make a new one (old node tokens stop working)`);
   }
@@ -85,29 +74,17 @@ export class NodeAuthority {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error(`node token TTL must be a positive number of seconds (got ${ttlSeconds})`);
     const iat = Math.floor(now / 1000);
     const claims: Claims = { iss: NODE_TOKEN_ISSUER, sub: `system:node:${node}`, aud: NODE_TOKEN_AUDIENCE, node, iat, exp: iat + ttlSeconds };
-    const signingInput = `${b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
-    const sig = sign('sha256', Buffer.from(signingInput), { key: this.#key, dsaEncoding: 'ieee-p1363' });
-    return `${signingInput}.${b64url(sig)}`;
+    return signJwt(this.#key, claims);
   }
 
   /** The node a token was issued to; NodeAuthError says why a token is not accepted. */
   verifyNodeToken(token: string, now = Date.now()): string {
-    const parts = token.split('.');
-    if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) throw new NodeAuthError('MALFORMED', 'the token is not a JWT (expected three base64url parts)');
-    const [h, c, s] = parts as [string, string, string];
-    let header: unknown;
-    let claims: unknown;
-    try {
-      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-      claims = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
-    } catch {
-      throw new NodeAuthError('MALFORMED', 'the token header or claims are not JSON');
+    const checked = verifyJwt(this.#pub, token);
+    if ('error' in checked) {
+      if (checked.error === 'bad-signature') throw new NodeAuthError('BAD_SIGNATURE', 'the token signature does not verify: it was not issued by this cluster\'s CA (use the ca-token that ambit cluster up wrote for this node)');
+      throw new NodeAuthError('MALFORMED', checked.detail);
     }
-    if (!isRecord(header) || header['alg'] !== 'ES256') throw new NodeAuthError('MALFORMED', `the token must be signed with ES256 (got alg ${isRecord(header) ? String(header['alg']) : '?'})`);
-    const sig = Buffer.from(s, 'base64url');
-    if (sig.length !== 64 || !verify('sha256', Buffer.from(`${h}.${c}`), { key: this.#pub, dsaEncoding: 'ieee-p1363' }, sig)) {
-      throw new NodeAuthError('BAD_SIGNATURE', 'the token signature does not verify: it was not issued by this cluster\'s CA (use the ca-token that ambit cluster up wrote for this node)');
-    }
+    const claims = checked.claims;
     if (!isClaims(claims)) throw new NodeAuthError('MALFORMED', 'the token claims must be {iss, sub, aud, node, iat, exp}');
     if (claims.iss !== NODE_TOKEN_ISSUER) throw new NodeAuthError('WRONG_ISSUER', `the token issuer is '${claims.iss}', expected '${NODE_TOKEN_ISSUER}'`);
     if (claims.aud !== NODE_TOKEN_AUDIENCE) throw new NodeAuthError('WRONG_AUDIENCE', `the token audience is '${claims.aud}', expected '${NODE_TOKEN_AUDIENCE}'`);
