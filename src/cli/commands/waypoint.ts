@@ -69,7 +69,8 @@ export async function waypointApplyCommand(ctx: Ctx, args: string[]): Promise<nu
   if (!cur) await client.create(GATEWAY, want);
   else {
     if (!isWaypoint(cur)) throw new AmbitError('AMBIT_E_API_ALREADY_EXISTS', `Gateway ${ns}/${name} exists and is not a waypoint (class ${(cur.spec as { gatewayClassName?: string }).gatewayClassName})`, { hint: 'pick another --name' });
-    await client.update(GATEWAY, { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, ...want.metadata.labels } }, spec: { ...(cur.spec as object), ...(want.spec as object) } });
+    // A merge patch, not an update: the waypoint controller writes the status concurrently.
+    await client.patch(GATEWAY, ns, name, { metadata: { labels: want.metadata.labels }, spec: want.spec });
   }
   ctx.out(`waypoint ${ns}/${name} applied\n`);
   if (values['enroll-namespace']) {
