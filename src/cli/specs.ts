@@ -262,9 +262,10 @@ export const WAYPOINT_FLAGS = {
     namespace: WP_NS,
     name: { type: 'string', arg: 'NAME', help: 'the waypoint (Gateway) name', default: 'waypoint' },
     'enroll-namespace': { type: 'boolean', help: 'label the namespace istio.io/use-waypoint=NAME: its services use this waypoint' },
-    for: { type: 'string', arg: 'service|workload|all|none', help: 'traffic the waypoint handles (label istio.io/waypoint-for)', default: 'service' },
+    overwrite: { type: 'boolean', help: 'with --enroll-namespace: replace the waypoint the namespace already uses' },
+    for: { type: 'string', arg: 'service|workload|all|none', help: 'traffic the waypoint handles (label istio.io/waypoint-for; unset: service)' },
     wait: { type: 'boolean', help: 'wait until the waypoint is Programmed (has a ready pod and an address)' },
-    timeout: { type: 'string', arg: 'DURATION', help: 'how long --wait waits', default: '120s' },
+    timeout: { type: 'string', arg: 'DURATION', help: 'how long --wait waits', default: '90s' },
   }),
   list: defineFlags({ namespace: WP_NS, 'all-namespaces': { type: 'boolean', short: 'A', help: 'every namespace' } }),
   status: defineFlags({ namespace: WP_NS, name: { type: 'string', arg: 'NAME', help: 'only this waypoint (default: every waypoint of the namespace)' } }),
@@ -275,7 +276,7 @@ export const WAYPOINT_FLAGS = {
 export const WAYPOINT_SPECS: readonly CommandSpec[] = [
   { name: 'waypoint', summary: 'manage waypoints (L7 proxies for a namespace\'s services), like istioctl waypoint' },
   { name: 'waypoint apply', summary: 'create or update a waypoint Gateway (class istio-waypoint, HBONE listener 15008)', flags: WAYPOINT_FLAGS.apply },
-  { name: 'waypoint list', summary: 'the waypoints: name, traffic type, programmed, address', flags: WAYPOINT_FLAGS.list },
+  { name: 'waypoint list', summary: 'the waypoints: name, revision, traffic type, programmed', flags: WAYPOINT_FLAGS.list },
   { name: 'waypoint status', summary: "a waypoint's pods, addresses, conditions and the services bound to it", flags: WAYPOINT_FLAGS.status },
   { name: 'waypoint delete', args: 'NAME...|--all', summary: 'delete waypoints (their Deployment, Service and ServiceAccount go with them)', flags: WAYPOINT_FLAGS.delete },
   {

@@ -146,13 +146,14 @@ describe('a waypoint in a real cluster: ambit waypoint apply, L7 routing through
     assert.equal(r.code, 0, `waypoint apply failed:\n${r.out}\n${r.err}\n${diagnostics()}`);
     assert.match(r.out, /waypoint demo\/waypoint applied/);
     assert.match(r.out, /namespace demo labeled with "istio.io\/use-waypoint: waypoint"/);
-    assert.match(r.out, /programmed/);
+    assert.match(r.out, /waypoint demo\/waypoint is ready!/);
     const ns = json<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', 'demo');
     assert.equal(ns.metadata.labels['istio.io/use-waypoint'], 'waypoint');
     const list = ok('waypoint', 'list', '-n', 'demo');
-    assert.match(list, /waypoint\s+service\s+True\s+\d+\.\d+\.\d+\.\d+/);
+    assert.match(list, /\nwaypoint\s+default\s+none\s+True\s*\n/);
     const status = ok('waypoint', 'status', '-n', 'demo');
     assert.match(status, /pods:\s+1\/1 ready/);
+    assert.match(status, /addresses:\s+\d+\.\d+\.\d+\.\d+, waypoint\.demo\.svc\.cluster\.local/);
     assert.match(status, /services:\s+echo, echo-v1, echo-v2/);
   });
 

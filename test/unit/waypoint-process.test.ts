@@ -156,15 +156,21 @@ describe('waypoint run against a real control plane, and the waypoint CLI', () =
     await cp.waitFor('the waypoint Deployment', () => admin.getOrUndefined(K.Deployment, 'demo', 'wp2'));
     await assert.rejects(waypointApplyCommand(ctx, ['-n', 'demo', '--name', 'wp2', '--for', 'all', '--wait', '--timeout', '1s']), (e: unknown) => e instanceof AmbitError && /waypoint demo\/wp2 is not programmed after 1s/.test(e.message));
     await assert.rejects(waypointApplyCommand(ctx, ['-n', 'demo', '--for', 'pods']), /--for pods: want one of service, workload, all, none/);
+    // Already enrolled with wp2: another waypoint needs --overwrite (a warning, exit 0, nothing changed).
+    err = '';
+    assert.equal(await waypointApplyCommand(ctx, ['-n', 'demo', '--name', 'wp3', '--enroll-namespace']), 0);
+    assert.match(err, /namespace demo already uses waypoint wp2; add --overwrite/);
+    assert.equal(await admin.getOrUndefined(GATEWAY, 'demo', 'wp3'), undefined);
+    await assert.rejects(waypointApplyCommand(ctx, ['-n', 'demo', '--name', 'none']), /'none' is reserved/);
     await assert.rejects(waypointApplyCommand(ctx, ['-n', 'nowhere']), (e: unknown) => e instanceof AmbitError && e.code === 'AMBIT_E_API_NOT_FOUND');
 
     out = '';
     assert.equal(await waypointListCommand(ctx, ['-n', 'demo']), 0);
-    assert.match(out, /^NAME\s+TRAFFIC TYPE\s+PROGRAMMED\s+ADDRESS\n/);
-    assert.match(out, /\nwp2\s+all\s+False\s*\n/);
+    assert.match(out, /^NAME\s+REVISION\s+TRAFFIC TYPE\s+PROGRAMMED\n/);
+    assert.match(out, /\nwp2\s+default\s+all\s+False\s*\n/);
     out = '';
     assert.equal(await waypointListCommand(ctx, ['-A']), 0);
-    assert.match(out, /\ndemo\s+wp2\s+all\s+False/);
+    assert.match(out, /\ndemo\s+wp2\s+default\s+all\s+False/);
 
     out = '';
     assert.equal(await waypointStatusCommand(ctx, ['-n', 'demo', '--name', 'wp2']), 1, 'not programmed: exit 1');

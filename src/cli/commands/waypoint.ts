@@ -38,12 +38,12 @@ const condition = (gw: KubeObject, type: string): Condition | undefined => statu
 const programmed = (gw: KubeObject): boolean => condition(gw, 'Programmed')?.status === 'True';
 const isWaypoint = (o: KubeObject): boolean => (o.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === WAYPOINT_CLASS;
 
-/** The Gateway `istioctl waypoint apply` makes. */
-export function waypointGateway(ns: string, name: string, trafficType: string): KubeObject {
+/** The Gateway `istioctl waypoint apply` makes; the traffic-type label only when asked for (istiod defaults to service). */
+export function waypointGateway(ns: string, name: string, trafficType: string | undefined): KubeObject {
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
-    metadata: { name, namespace: ns, labels: { [WAYPOINT_FOR_LABEL]: trafficType } },
+    metadata: { name, namespace: ns, ...(trafficType ? { labels: { [WAYPOINT_FOR_LABEL]: trafficType } } : {}) },
     spec: { gatewayClassName: WAYPOINT_CLASS, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
   };
 }
@@ -53,53 +53,60 @@ export async function waypointApplyCommand(ctx: Ctx, args: string[]): Promise<nu
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'; name the waypoint with --name`);
   const ns = values.namespace ?? 'default';
   const name = values.name ?? 'waypoint';
-  const trafficType = values.for ?? 'service';
-  if (!TRAFFIC_TYPES.includes(trafficType)) throw new UsageError(`--for ${trafficType}: want one of ${TRAFFIC_TYPES.join(', ')}`);
+  if (name === 'none') throw new UsageError("--name none: 'none' is reserved (istio.io/use-waypoint=none opts a workload out)");
+  const trafficType = values.for;
+  if (trafficType !== undefined && !TRAFFIC_TYPES.includes(trafficType)) throw new UsageError(`--for ${trafficType}: want one of ${TRAFFIC_TYPES.join(', ')}`);
   let timeoutMs: number;
   try {
-    timeoutMs = parseDuration(values.timeout ?? '120s');
+    timeoutMs = parseDuration(values.timeout ?? '90s');
   } catch {
     throw new UsageError(`--timeout ${values.timeout}: not a duration (e.g. 90s, 2m)`);
   }
   const client = ctx.client();
   const nsObj = await client.getOrUndefined(K.Namespace, undefined, ns);
-  if (!nsObj) throw new AmbitError('AMBIT_E_API_NOT_FOUND', `namespace ${ns} does not exist`, { hint: `create it first: ambit apply -f a Namespace manifest, or pass -n with an existing namespace` });
+  if (!nsObj) throw new AmbitError('AMBIT_E_API_NOT_FOUND', `namespace ${ns} does not exist`, { hint: 'create it first (ambit apply -f a Namespace manifest), or pass -n with an existing namespace' });
+  const enroll = values['enroll-namespace'] ?? false;
+  if (enroll) {
+    const current = nsObj.metadata.labels?.[USE_WAYPOINT_LABEL];
+    // istioctl: an enrolled namespace is only moved to another waypoint with --overwrite (a warning, not an error).
+    if (current !== undefined && current !== name && !values.overwrite) {
+      ctx.err(`warning: namespace ${ns} already uses waypoint ${current}; add --overwrite to enroll it with ${name}\n`);
+      return 0;
+    }
+    if (nsObj.metadata.labels?.['istio.io/dataplane-mode'] !== 'ambient') ctx.err(`warning: namespace ${ns} is not in the mesh; consider: ambit label namespace ${ns} istio.io/dataplane-mode=ambient\n`);
+  }
   const want = waypointGateway(ns, name, trafficType);
   const cur = await client.getOrUndefined(GATEWAY, ns, name);
   if (!cur) await client.create(GATEWAY, want);
   else {
     if (!isWaypoint(cur)) throw new AmbitError('AMBIT_E_API_ALREADY_EXISTS', `Gateway ${ns}/${name} exists and is not a waypoint (class ${(cur.spec as { gatewayClassName?: string }).gatewayClassName})`, { hint: 'pick another --name' });
     // A merge patch, not an update: the waypoint controller writes the status concurrently.
-    await client.patch(GATEWAY, ns, name, { metadata: { labels: want.metadata.labels }, spec: want.spec });
+    await client.patch(GATEWAY, ns, name, { ...(want.metadata.labels ? { metadata: { labels: want.metadata.labels } } : {}), spec: want.spec });
   }
   ctx.out(`waypoint ${ns}/${name} applied\n`);
-  if (values['enroll-namespace']) {
-    await client.patch(K.Namespace, undefined, ns, { metadata: { labels: { [USE_WAYPOINT_LABEL]: name } } });
-    ctx.out(`namespace ${ns} labeled with "${USE_WAYPOINT_LABEL}: ${name}"\n`);
-    if (nsObj.metadata.labels?.['istio.io/dataplane-mode'] !== 'ambient') ctx.err(`warning: namespace ${ns} is not in the mesh (istio.io/dataplane-mode=ambient); its pods' traffic will not reach the waypoint\n`);
-  }
   if (values.wait) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const gw = await client.getOrUndefined(GATEWAY, ns, name);
-      if (gw && programmed(gw) && statusOf(gw).addresses?.length) break;
+      if (gw && programmed(gw)) break;
       if (Date.now() > deadline) {
         const c = gw && condition(gw, 'Programmed');
         throw new AmbitError('AMBIT_E_CLUSTER_START_FAILED', `waypoint ${ns}/${name} is not programmed after ${timeoutMs / 1000}s${c ? `: ${c.reason}: ${c.message}` : ''}`, { hint: `see ambit waypoint status -n ${ns} --name ${name} and the waypoint pod's log (ambit logs -n ${ns} POD)` });
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    ctx.out(`waypoint ${ns}/${name} programmed\n`);
+    ctx.out(`waypoint ${ns}/${name} is ready!\n`);
+  }
+  // Enrolled last, as istioctl does: the services move to the waypoint once it is there.
+  if (enroll) {
+    await client.patch(K.Namespace, undefined, ns, { metadata: { labels: { [USE_WAYPOINT_LABEL]: name } } });
+    ctx.out(`namespace ${ns} labeled with "${USE_WAYPOINT_LABEL}: ${name}"\n`);
   }
   return 0;
 }
 
-const gatewayRow = (gw: KubeObject): string[] => [
-  gw.metadata.name!,
-  gw.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'service',
-  condition(gw, 'Programmed')?.status ?? 'Unknown',
-  statusOf(gw).addresses?.find((a) => a.type !== 'Hostname')?.value ?? '',
-];
+// istioctl's columns; an unset traffic type shows as none, as istioctl prints it (istiod serves it as service).
+const gatewayRow = (gw: KubeObject): string[] => [gw.metadata.name!, gw.metadata.labels?.['istio.io/rev'] ?? 'default', gw.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'none', condition(gw, 'Programmed')?.status ?? 'False'];
 
 export async function waypointListCommand(ctx: Ctx, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: WAYPOINT_FLAGS.list, allowPositionals: true });
@@ -108,10 +115,11 @@ export async function waypointListCommand(ctx: Ctx, args: string[]): Promise<num
   const ns = values.namespace ?? 'default';
   const gws = (await ctx.client().list(GATEWAY, all ? undefined : ns)).items.filter(isWaypoint);
   if (!gws.length) {
-    ctx.out(all ? 'No waypoints found.\n' : `No waypoints found in namespace ${ns}.\n`);
+    ctx.out('No waypoints found.\n');
     return 0;
   }
-  const header = ['NAME', 'TRAFFIC TYPE', 'PROGRAMMED', 'ADDRESS'];
+  gws.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  const header = ['NAME', 'REVISION', 'TRAFFIC TYPE', 'PROGRAMMED'];
   ctx.out(table(all ? ['NAMESPACE', ...header] : header, gws.map((g) => (all ? [g.metadata.namespace!, ...gatewayRow(g)] : gatewayRow(g)))));
   return 0;
 }
