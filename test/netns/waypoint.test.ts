@@ -223,4 +223,18 @@ spec:
     assert.equal(api.code, 200);
     assert.match(api.pod ?? '', /^echo-v2-/);
   });
+
+  test('waypoint delete: the pod gets SIGTERM, drains and stops cleanly; the Service is served directly again', async () => {
+    const wp = waypointPod();
+    assert.ok(wp);
+    ok('waypoint', 'delete', 'waypoint', '-n', 'demo');
+    await eventually('the waypoint pod is gone', () => (waypointPod() ? undefined : true), 30_000);
+    // The pod object is gone, so read its log file (ambit logs needs the pod).
+    const file = path.join(stateDir, cluster, 'pods', `demo_${wp.metadata.name}.log`);
+    const log = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `<no ${file}>`;
+    assert.match(log, /SIGTERM: draining[\s\S]*stopped/, log.split('\n').slice(-10).join('\n'));
+    assert.doesNotMatch(log, /shutdown did not finish/);
+    ok('label', 'namespace', 'demo', 'istio.io/use-waypoint-');
+    await eventually('echo answers without the waypoint', () => (get(URL_).code === 200 ? true : undefined), 30_000, 500);
+  });
 });

@@ -204,5 +204,8 @@ export async function waypointRunCommand(args: string[], env: NodeJS.ProcessEnv)
   log(`waypoint ${cfg.podNamespace}/${cfg.waypointName} (pod ${cfg.podName}, ${d.identity}) starting; control plane ${cfg.xdsAddress}`);
   const sig = await untilSignal();
   log(`${sig}: draining`);
-  return shutdown(log, 5000, () => d.close());
+  return shutdown(log, 5000, async () => {
+    await d.close();
+    log('stopped');
+  });
 }
