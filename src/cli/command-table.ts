@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Ctx } from './context.js';
 import { renderHelp, renderOverview, UsageError, type CommandSpec } from './help.js';
-import { ANALYZE_SPEC, APP_SPECS, APPLY_SPEC, BENCH_SPEC, CA_SPECS, CLUSTER_SPECS, DAEMON_SPECS, DEMO_SPEC, POD_SPECS, RESOURCE_SPECS, TUNNEL_CONFIG_SPECS, TUNNEL_SPECS } from './specs.js';
+import { ANALYZE_SPEC, APP_SPECS, APPLY_SPEC, BENCH_SPEC, CA_SPECS, CLUSTER_SPECS, DAEMON_SPECS, DEMO_SPEC, POD_SPECS, RESOURCE_SPECS, TUNNEL_CONFIG_SPECS, TUNNEL_SPECS, WAYPOINT_SPECS } from './specs.js';
 import { TUNNEL_CONFIG_KINDS } from './tunnel-config-print.js';
 
 export type Run = (ctx: Ctx, args: string[]) => Promise<number>;
@@ -35,6 +35,7 @@ interface Modules {
   resources: typeof import('./commands/resources.js');
   'tunnel-config': typeof import('./commands/tunnel-config.js');
   tunnel: typeof import('./commands/tunnel.js');
+  waypoint: typeof import('./commands/waypoint.js');
 }
 
 /** A run that imports ./commands/<mod>.js first (import() caches it). */
@@ -59,6 +60,11 @@ const RUNS: Record<string, Run> = {
   'app echo': lazy('app', (m, _ctx, a) => m.echoCommand(a)),
   'app load': lazy('app', (m, _ctx, a) => m.loadCommand(a)),
   demo: lazy('demo', (m, ctx, a) => m.demoCommand(ctx, a)),
+  'waypoint apply': lazy('waypoint', (m, ctx, a) => m.waypointApplyCommand(ctx, a)),
+  'waypoint list': lazy('waypoint', (m, ctx, a) => m.waypointListCommand(ctx, a)),
+  'waypoint status': lazy('waypoint', (m, ctx, a) => m.waypointStatusCommand(ctx, a)),
+  'waypoint delete': lazy('waypoint', (m, ctx, a) => m.waypointDeleteCommand(ctx, a)),
+  'waypoint run': lazy('waypoint', (m, _ctx, a) => m.waypointRunCommand(a, process.env)),
   'tunnel restart': lazy('tunnel', (m, ctx, a) => m.tunnelRestartCommand(ctx, a)),
   ...Object.fromEntries(TUNNEL_CONFIG_KINDS.map((k) => [`tunnel-config ${k}`, lazy('tunnel-config', (m, ctx, a) => m.tunnelConfigKindCommand(ctx, k, a))])),
   'tunnel-config log': lazy('tunnel-config', (m, ctx, a) => m.tunnelConfigLogCommand(ctx, a)),
@@ -85,10 +91,10 @@ const SECTIONS: readonly { title: string; specs: readonly CommandSpec[] }[] = [
   { title: 'cluster', specs: CLUSTER_SPECS },
   { title: 'resources (kubectl habits)', specs: [APPLY_SPEC, ...RESOURCE_SPECS, ...POD_SPECS, ANALYZE_SPEC] },
   { title: 'apps', specs: [...APP_SPECS, DEMO_SPEC] },
-  { title: 'mesh', specs: [...TUNNEL_SPECS, ...TUNNEL_CONFIG_SPECS] },
+  { title: 'mesh', specs: [...TUNNEL_SPECS, ...TUNNEL_CONFIG_SPECS, ...WAYPOINT_SPECS.filter((s) => s.name !== 'waypoint run')] },
   { title: 'certificate authority', specs: CA_SPECS },
   { title: 'benchmarks', specs: [BENCH_SPEC] },
-  { title: 'daemons (started by ambit cluster up)', specs: DAEMON_SPECS },
+  { title: 'daemons (started by ambit cluster up)', specs: [...DAEMON_SPECS, ...WAYPOINT_SPECS.filter((s) => s.name === 'waypoint run')] },
   { title: 'about', specs: [HELP_SPEC, VERSION_SPEC] },
 ];
 

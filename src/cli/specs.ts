@@ -253,3 +253,36 @@ export const DEMO_SPEC: CommandSpec = {
   summary: 'the guided demo: a 2-node cluster, examples/demo, traffic, HBONE, a policy (root)',
   details: 'What npm start runs. Reuses the cluster if it is already up; ambit cluster down removes it.',
 };
+
+// ---- waypoint (istioctl waypoint's habits)
+
+const WP_NS = { type: 'string', short: 'n', arg: 'NS', help: 'the namespace (default: default)' } as const;
+export const WAYPOINT_FLAGS = {
+  apply: defineFlags({
+    namespace: WP_NS,
+    name: { type: 'string', arg: 'NAME', help: 'the waypoint (Gateway) name', default: 'waypoint' },
+    'enroll-namespace': { type: 'boolean', help: 'label the namespace istio.io/use-waypoint=NAME: its services use this waypoint' },
+    overwrite: { type: 'boolean', help: 'with --enroll-namespace: replace the waypoint the namespace already uses' },
+    for: { type: 'string', arg: 'service|workload|all|none', help: 'traffic the waypoint handles (label istio.io/waypoint-for; unset: service)' },
+    wait: { type: 'boolean', help: 'wait until the waypoint is Programmed (has a ready pod and an address)' },
+    timeout: { type: 'string', arg: 'DURATION', help: 'how long --wait waits', default: '90s' },
+  }),
+  list: defineFlags({ namespace: WP_NS, 'all-namespaces': { type: 'boolean', short: 'A', help: 'every namespace' } }),
+  status: defineFlags({ namespace: WP_NS, name: { type: 'string', arg: 'NAME', help: 'only this waypoint (default: every waypoint of the namespace)' } }),
+  delete: defineFlags({ namespace: WP_NS, all: { type: 'boolean', help: 'every waypoint of the namespace' } }),
+  run: defineFlags({}),
+};
+
+export const WAYPOINT_SPECS: readonly CommandSpec[] = [
+  { name: 'waypoint', summary: 'manage waypoints (L7 proxies for a namespace\'s services), like istioctl waypoint' },
+  { name: 'waypoint apply', summary: 'create or update a waypoint Gateway (class istio-waypoint, HBONE listener 15008)', flags: WAYPOINT_FLAGS.apply },
+  { name: 'waypoint list', summary: 'the waypoints: name, revision, traffic type, programmed', flags: WAYPOINT_FLAGS.list },
+  { name: 'waypoint status', summary: "a waypoint's pods, addresses, conditions and the services bound to it", flags: WAYPOINT_FLAGS.status },
+  { name: 'waypoint delete', args: 'NAME...|--all', summary: 'delete waypoints (their Deployment, Service and ServiceAccount go with them)', flags: WAYPOINT_FLAGS.delete },
+  {
+    name: 'waypoint run',
+    summary: "the waypoint proxy process (a waypoint pod's command; a daemon)",
+    flags: WAYPOINT_FLAGS.run,
+    details: 'Started in a waypoint pod by the node agent; runs until SIGTERM. Environment: POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME, SERVICE_ACCOUNT, TRUST_DOMAIN, ISTIO_META_CLUSTER_ID, WAYPOINT_NAME, CA_ADDRESS, XDS_ADDRESS, CA_ROOT_FILE, ISTIO_TOKEN_FILE, AMBIT_LOG_LEVEL. Ports: HBONE 15008, stats 15020, readiness 15021 (/healthz/ready), admin 127.0.0.1:15000 (/config_dump).',
+  },
+];
