@@ -128,6 +128,7 @@ describe('translated Service and ServiceEntry ports carry app_protocol', () => {
 
   it("a ServiceEntry: the port's protocol (not its name); workload port lists carry none", () => {
     const yaml = `---
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ext, namespace: app}
 spec:

@@ -151,13 +151,10 @@ apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: ns-wide, namespace: app}
 spec: {rules: [{}]}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: waypoint-only, namespace: app}
-spec: {targetRefs: [{kind: Service, group: "", name: web}], selector: {matchLabels: {app: web}}}
 `;
-  const r = run({ yaml, namespaces: [namespace('app')], pods: [pod('app', 'web-1', { labels: { app: 'web' } }), pod('app', 'db-1', { labels: { app: 'db' } })] });
+  // The schema refuses a selector beside targetRefs; translation still keeps such a policy off node tunnels.
+  const waypointOnly = { metadata: { name: 'waypoint-only', namespace: 'app' }, spec: { targetRefs: [{ kind: 'Service', group: '', name: 'web' }], selector: { matchLabels: { app: 'web' } } } };
+  const r = run({ yaml, unvalidated: { authorizationPolicies: [waypointOnly] }, namespaces: [namespace('app')], pods: [pod('app', 'web-1', { labels: { app: 'web' } }), pod('app', 'db-1', { labels: { app: 'db' } })] });
   const rows: [string, string, string[]][] = [
     ['a matching selector policy is listed, a root-namespace one too, another namespace\'s not', 'web-1', ['app/sel', 'istio-system/root-sel']],
     ['a non-matching selector is not listed and NAMESPACE policies never are', 'db-1', []],
@@ -172,7 +169,8 @@ describe('translate authorization: end-to-end decisions', () => {
   const rows: [string, string, [number, string | undefined, boolean][]][] = [
     [
       'an L4 ALLOW by namespace and port allows only that',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: allow-client, namespace: app}
 spec:
   selector: {matchLabels: {app: web}}
@@ -184,7 +182,8 @@ spec:
     ],
     [
       'an ALLOW with paths denies everything (fail safe)',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: allow-get, namespace: app}
 spec:
   rules: [{to: [{operation: {methods: [GET], ports: ["8080"]}}]}]`,
@@ -192,7 +191,8 @@ spec:
     ],
     [
       'a DENY with ports and paths denies the whole port',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: deny-admin, namespace: app}
 spec:
   action: DENY
@@ -201,7 +201,8 @@ spec:
     ],
     [
       'a DENY with only paths has no effect',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: deny-admin, namespace: app}
 spec:
   action: DENY
@@ -210,7 +211,8 @@ spec:
     ],
     [
       'a global DENY of plaintext via notPrincipals "*" denies plaintext only',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: no-plaintext, namespace: istio-system}
 spec:
   action: DENY
@@ -219,14 +221,16 @@ spec:
     ],
     [
       'a dry-run DENY is not enforced',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: dry, namespace: app, annotations: {istio.io/dry-run: "true"}}
 spec: {action: DENY, rules: [{}]}`,
       [[8080, 'client/curl', true]],
     ],
     [
       'an ipBlocks ALLOW matches by source address',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: from-node2, namespace: app}
 spec: {rules: [{from: [{source: {ipBlocks: ["10.0.2.0/24"]}}]}]}`,
       [[8080, undefined, true]],
@@ -332,7 +336,8 @@ describe('translate authorization: the issue-13 cases end to end', () => {
   const rows: [string, string, [number, string | undefined, boolean][]][] = [
     [
       'an ALLOW with two when conditions needs both (demo to 9999 only)',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: demo-9999, namespace: app}
 spec:
   rules:
@@ -343,7 +348,8 @@ spec:
     ],
     [
       'a DENY with an L4 from and an L7 when denies nothing',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: deny-demo-header, namespace: app}
 spec:
   action: DENY
@@ -354,7 +360,8 @@ spec:
     ],
     [
       'a DENY mixing ports and methods in one operation denies the whole port',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: deny-post, namespace: app}
 spec:
   action: DENY
@@ -365,7 +372,8 @@ spec:
     ],
     [
       'an ALLOW of a spiffe:// principal never matches, so it allows nobody',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: allow-uri, namespace: app}
 spec:
   rules: [{from: [{source: {principals: ["spiffe://cluster.local/ns/demo/sa/curl"]}}]}]`,
@@ -373,7 +381,8 @@ spec:
     ],
     [
       'a DENY of a spiffe:// principal denies nobody',
-      `kind: AuthorizationPolicy
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: deny-uri, namespace: app}
 spec:
   action: DENY
@@ -388,7 +397,8 @@ spec:
     });
   }
   it('a dry-run DENY is evaluated and reported, not enforced', () => {
-    const yaml = `kind: AuthorizationPolicy
+    const yaml = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: dry-deny-demo, namespace: app, annotations: {istio.io/dry-run: "true"}}
 spec: {action: DENY, rules: [{from: [{source: {namespaces: [demo]}}]}]}`;
     const r = run({ yaml, namespaces: ns, pods });

@@ -41,6 +41,7 @@ describe('translate: Service load balancing', () => {
 
 describe('translate: ServiceEntry load balancing', () => {
   const entry = (resolution: string | undefined, annotation?: string): string => `
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ext, namespace: app${annotation ? `, annotations: {${TRAFFIC_DISTRIBUTION_ANNOTATION}: ${annotation}}` : ''}}
 spec:

@@ -241,7 +241,13 @@ describe('translate peer authentication: which PeerAuthentication applies', () =
     assert.match(r.diagnostics.map((d) => d.message).join('\n'), /portLevelMtls only applies to workload-selector policies/);
   });
   it('mesh- and namespace-level portLevelMtls are ignored, with a diagnostic', () => {
-    const r = world(pa(ROOT, 'mesh', '{mtls: {mode: STRICT}, portLevelMtls: {"9000": {mode: PERMISSIVE}}}') + pa('foo', 'ns', '{mtls: {mode: UNSET}, portLevelMtls: {"8080": {mode: STRICT}}}'));
+    // The schema refuses portLevelMtls without a selector; translation must still ignore it safely.
+    const created = '2024-01-01T00:00:00Z';
+    const peerAuthentications: PeerAuthenticationInput[] = [
+      { metadata: { name: 'mesh', namespace: ROOT, creationTimestamp: created }, spec: { mtls: { mode: 'STRICT' }, portLevelMtls: { '9000': { mode: 'PERMISSIVE' } } } },
+      { metadata: { name: 'ns', namespace: 'foo', creationTimestamp: created }, spec: { mtls: { mode: 'UNSET' }, portLevelMtls: { '8080': { mode: 'STRICT' } } } },
+    ];
+    const r = run({ unvalidated: { peerAuthentications }, namespaces: [namespace('foo', { 'istio.io/dataplane-mode': 'ambient' })], pods: [pod('foo', 'web-1', { labels: { app: 'a' } })] });
     assert.deepEqual(workloadNamed(r, 'web-1').authorizationPolicies, [STRICT_KEY]);
     assert.equal(decide(r, 'web-1', 9000).allowed, false);
     assert.equal(r.diagnostics.filter((d) => /portLevelMtls only applies/.test(d.message)).length, 2);

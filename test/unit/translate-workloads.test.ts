@@ -40,18 +40,22 @@ describe('translate workloads: tunnel protocol (§4.4 fields 5, 14)', () => {
     const r = run({
       namespaces: [ambientNs],
       yaml: `---
+apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: labelled, namespace: app, labels: {istio.io/dataplane-mode: ambient}}
 spec: {address: 10.10.0.1}
 ---
+apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: annotated, namespace: app, annotations: {ambient.istio.io/redirection: enabled}}
 spec: {address: 10.10.0.2}
 ---
+apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: native, namespace: app, labels: {networking.istio.io/tunnel: http}}
 spec: {address: 10.10.0.3}
 ---
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: se, namespace: app, annotations: {ambient.istio.io/redirection: enabled}}
 spec: {hosts: [se.example], ports: [{number: 80, name: http}], resolution: STATIC, endpoints: [{address: 10.10.0.4}]}
@@ -143,6 +147,7 @@ describe('translate workloads: services map (§4.4 field 22)', () => {
 
 describe('translate workloads: waypoints (§7.2, §5.5)', () => {
   const gw = (name: string, ns: string, waypointFor?: string, cls = 'istio-waypoint'): string => `---
+apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: ${name}, namespace: ${ns}${waypointFor ? `, labels: {istio.io/waypoint-for: ${waypointFor}}` : ''}}
 spec: {gatewayClassName: ${cls}, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
@@ -234,6 +239,7 @@ describe('translate services (§4.5)', () => {
 // hostname, one canonical.
 describe('translate services: one per namespace and one canonical per hostname', () => {
   const se = (ns: string, name: string, created: string, host = 'shared.example.com'): string => `---
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ${name}, namespace: ${ns}, creationTimestamp: "${created}"}
 spec: {hosts: [${host}], ports: [{number: 80, name: http}], resolution: STATIC}
@@ -275,6 +281,7 @@ spec: {hosts: [${host}], ports: [{number: 80, name: http}], resolution: STATIC}
 
 describe('translate ServiceEntry and WorkloadEntry', () => {
   const yaml = `---
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ext, namespace: app}
 spec:
@@ -284,6 +291,7 @@ spec:
   resolution: STATIC
   endpoints: [{address: 1.2.3.4, ports: {https: 8443}}, {address: 1.2.3.5}]
 ---
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: vm-svc, namespace: app}
 spec:
@@ -292,6 +300,7 @@ spec:
   resolution: STATIC
   workloadSelector: {labels: {app: vm}}
 ---
+apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: vm-1, namespace: app, annotations: {ambient.istio.io/redirection: enabled}}
 spec: {address: 10.10.0.5, labels: {app: vm, istio.io/dataplane-mode: ambient}, serviceAccount: vm-sa, network: net2, locality: r1/z1, weight: 3, ports: {http: 9090}}

@@ -90,7 +90,8 @@ export function convertRule(action: AuthzAction, rule: RuleInput, policyNamespac
       for (const f of from) l7.push(...presentL7(f.source ?? {}, L7_SOURCE_FIELDS));
     }
     (rule.when ?? []).forEach((w, i) => {
-      if (!L4_WHEN_KEYS.includes(w.key)) l7.push(`when ${w.key}`);
+      // The schema requires a key; a keyless condition (unvalidated input) is treated as an unknown, L7 one.
+      if (w.key === undefined || !L4_WHEN_KEYS.includes(w.key)) l7.push(`when ${w.key ?? '(no key)'}`);
       parts.push({ name: `when[${i}]`, matches: [conditionMatch(w)] });
     });
   } catch (e) {

@@ -1,162 +1,56 @@
-// Minimal structural input shapes for the Istio and Gateway API kinds that translation reads.
-// Field names follow Istio's YAML so the schema engineer's real types (src/model/mesh/) are
-// assignable to these. Only the fields translation uses are listed; everything is optional
-// because the objects arrive as plain JSON.
+// Translation's inputs, as views of the config model's schema types (src/model/mesh/), so each
+// kind's shape is defined once. Translation reads only metadata and spec; apiVersion, kind and
+// status are left out of the views so callers may pass any object of the right shape.
 import type { ObjectMeta } from '../../model/core/types.js';
+import type {
+  AuthorizationPolicy,
+  AuthorizationPolicyRule,
+  Gateway,
+  GRPCRoute,
+  HTTPRoute,
+  ParentReference,
+  PeerAuthentication,
+  ServiceEntry,
+  WorkloadEntry,
+} from '../../model/mesh/index.js';
 
-export interface IstioObject<Spec> {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec?: Spec;
-}
+export type { AuthorizationPolicySpec, MtlsMode, WorkloadEntrySpec } from '../../model/mesh/index.js';
 
-export interface PolicyTargetReference {
-  group?: string;
-  kind?: string;
-  name?: string;
-  namespace?: string;
-}
+/** The part of a config object translation reads. */
+type Input<T extends { metadata: ObjectMeta; spec?: unknown }> = Pick<T, 'metadata' | 'spec'>;
+type Item<A> = NonNullable<A> extends readonly (infer E)[] ? E : never;
 
-export interface WorkloadSelectorInput {
-  matchLabels?: Record<string, string>;
-}
+export type WorkloadSelectorInput = NonNullable<NonNullable<AuthorizationPolicy['spec']>['selector']>;
 
 // --- AuthorizationPolicy (security.istio.io) ---
-export interface SourceInput {
-  principals?: string[];
-  notPrincipals?: string[];
-  requestPrincipals?: string[];
-  notRequestPrincipals?: string[];
-  namespaces?: string[];
-  notNamespaces?: string[];
-  serviceAccounts?: string[];
-  notServiceAccounts?: string[];
-  ipBlocks?: string[];
-  notIpBlocks?: string[];
-  remoteIpBlocks?: string[];
-  notRemoteIpBlocks?: string[];
-}
-export interface OperationInput {
-  hosts?: string[];
-  notHosts?: string[];
-  ports?: (string | number)[];
-  notPorts?: (string | number)[];
-  methods?: string[];
-  notMethods?: string[];
-  paths?: string[];
-  notPaths?: string[];
-}
-export interface ConditionInput {
-  key: string;
-  values?: string[];
-  notValues?: string[];
-}
-export interface RuleInput {
-  from?: { source?: SourceInput }[];
-  to?: { operation?: OperationInput }[];
-  when?: ConditionInput[];
-}
-export interface AuthorizationPolicySpec {
-  selector?: WorkloadSelectorInput;
-  targetRef?: PolicyTargetReference;
-  targetRefs?: PolicyTargetReference[];
-  action?: 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM' | string;
-  provider?: { name?: string };
-  rules?: RuleInput[];
-}
-export type AuthorizationPolicyInput = IstioObject<AuthorizationPolicySpec>;
+export type AuthorizationPolicyInput = Input<AuthorizationPolicy>;
+export type RuleInput = AuthorizationPolicyRule;
+export type SourceInput = NonNullable<Item<RuleInput['from']>['source']>;
+export type OperationInput = NonNullable<Item<RuleInput['to']>['operation']>;
+export type ConditionInput = Item<RuleInput['when']>;
 
 // --- PeerAuthentication (security.istio.io) ---
-export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
-export interface PeerAuthenticationSpec {
-  selector?: WorkloadSelectorInput;
-  mtls?: { mode?: MtlsMode | string };
-  /** Keys are port numbers (YAML map keys arrive as strings in JSON). */
-  portLevelMtls?: Record<string, { mode?: MtlsMode | string }>;
-}
-export type PeerAuthenticationInput = IstioObject<PeerAuthenticationSpec>;
+export type PeerAuthenticationInput = Input<PeerAuthentication>;
 
 // --- ServiceEntry / WorkloadEntry (networking.istio.io) ---
-export interface WorkloadEntrySpec {
-  address?: string;
-  ports?: Record<string, number>;
-  labels?: Record<string, string>;
-  network?: string;
-  locality?: string;
-  weight?: number;
-  serviceAccount?: string;
-}
-export type WorkloadEntryInput = IstioObject<WorkloadEntrySpec>;
-
-export interface ServiceEntryPortInput {
-  number: number;
-  protocol?: string;
-  name?: string;
-  targetPort?: number;
-}
-export interface ServiceEntrySpec {
-  hosts?: string[];
-  addresses?: string[];
-  ports?: ServiceEntryPortInput[];
-  location?: 'MESH_EXTERNAL' | 'MESH_INTERNAL' | string;
-  resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | string;
-  endpoints?: WorkloadEntrySpec[];
-  workloadSelector?: { labels?: Record<string, string> };
-  subjectAltNames?: string[];
-}
-export type ServiceEntryInput = IstioObject<ServiceEntrySpec>;
+export type WorkloadEntryInput = Input<WorkloadEntry>;
+export type ServiceEntryInput = Input<ServiceEntry>;
+export type ServiceEntryPortInput = Item<ServiceEntry['spec']['ports']>;
 
 // --- Gateway (gateway.networking.k8s.io) ---
-export interface GatewaySpec {
-  gatewayClassName?: string;
-  listeners?: { name?: string; port?: number; protocol?: string }[];
-}
-export type GatewayInput = IstioObject<GatewaySpec>;
+export type GatewayInput = Input<Gateway>;
 
 // --- HTTPRoute / GRPCRoute (gateway.networking.k8s.io), mesh (GAMMA) use ---
-export interface ParentRefInput {
-  group?: string;
-  kind?: string;
-  namespace?: string;
-  name: string;
-  sectionName?: string;
-  port?: number;
-}
-export interface BackendRefInput {
-  group?: string;
-  kind?: string;
-  name: string;
-  namespace?: string;
-  port?: number;
-  weight?: number;
-  filters?: Record<string, unknown>[];
-}
-export interface HTTPMatchInput {
-  path?: { type?: string; value?: string };
-  headers?: Record<string, unknown>[];
-  queryParams?: Record<string, unknown>[];
-  method?: string;
-}
-export interface GRPCMatchInput {
-  method?: { type?: string; service?: string; method?: string };
-  headers?: Record<string, unknown>[];
-}
-export interface RouteRuleInput<M> {
-  name?: string;
-  matches?: M[];
-  filters?: Record<string, unknown>[];
-  backendRefs?: BackendRefInput[];
-  timeouts?: { request?: string; backendRequest?: string };
-  retry?: Record<string, unknown>;
-}
-export interface RouteSpecInput<M> {
-  parentRefs?: ParentRefInput[];
-  hostnames?: string[];
-  rules?: RouteRuleInput<M>[];
-}
-export type HTTPRouteInput = IstioObject<RouteSpecInput<HTTPMatchInput>>;
-export type GRPCRouteInput = IstioObject<RouteSpecInput<GRPCMatchInput>>;
+export type HTTPRouteInput = Input<HTTPRoute>;
+export type GRPCRouteInput = Input<GRPCRoute>;
+export type ParentRefInput = ParentReference;
+export type HTTPRouteRuleInput = Item<HTTPRoute['spec']['rules']>;
+/** GRPCRoute rules have no timeouts or retry (Gateway API v1). */
+export type GRPCRouteRuleInput = Item<GRPCRoute['spec']['rules']>;
+export type RouteRuleInput = HTTPRouteRuleInput | GRPCRouteRuleInput;
+export type BackendRefInput = Item<RouteRuleInput['backendRefs']>;
+export type HTTPMatchInput = Item<HTTPRouteRuleInput['matches']>;
+export type GRPCMatchInput = Item<GRPCRouteRuleInput['matches']>;
 
 /** Something translation could not honour, addressed to the object that caused it. */
 export interface Diagnostic {

@@ -18,7 +18,7 @@ import type { Service as KubeService } from '../../model/core/types.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { BackendRef, HeaderModifier, PathMatch, PathModifier, RetryPolicy, RouteFilter, RouteMatch, RouteRule, ValueMatch, WaypointRoutes } from '../../mesh-api/waypoint.js';
 import { namespaceLabels, serviceHostname, type TranslateContext } from './context.js';
-import { byString, objectRef, type BackendRefInput, type Diagnostic, type GRPCMatchInput, type GRPCRouteInput, type HTTPMatchInput, type HTTPRouteInput, type ParentRefInput, type RouteRuleInput } from './inputs.js';
+import { byString, objectRef, type BackendRefInput, type Diagnostic, type GRPCMatchInput, type GRPCRouteInput, type HTTPMatchInput, type HTTPRouteInput, type HTTPRouteRuleInput, type ParentRefInput, type RouteRuleInput } from './inputs.js';
 import { resolveWaypoint } from './waypoints.js';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -213,7 +213,7 @@ function retryOf(x: Record<string, unknown> | undefined, perTryTimeoutMs: number
   return { attempts: num(x.attempts) ?? 2, codes, backoffMs: backoff ? parseDuration(backoff) : 25, ...(perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}) };
 }
 
-function convertRule(r: Resolver, kind: Kind, ns: string, name: string, index: number, rule: RouteRuleInput<HTTPMatchInput | GRPCMatchInput>): { matches: RouteMatch[]; rule: Omit<RouteRule, 'matches'> } {
+function convertRule(r: Resolver, kind: Kind, ns: string, name: string, index: number, rule: RouteRuleInput): { matches: RouteMatch[]; rule: Omit<RouteRule, 'matches'> } {
   const before = r.problems.length;
   const filters: RouteFilter[] = [];
   for (const f of rule.filters ?? []) {
@@ -229,10 +229,12 @@ function convertRule(r: Resolver, kind: Kind, ns: string, name: string, index: n
     const bf = (b.filters ?? []).map((f) => filterOf(r, ns, f)).filter((f): f is RouteFilter => f !== undefined);
     backends.push({ ...res, weight, ...(bf.length ? { filters: bf } : {}) });
   }
-  const request = durationMs(rule.timeouts?.request);
-  const backendRequest = durationMs(rule.timeouts?.backendRequest);
+  // Only HTTPRoute rules have timeouts and retry; read them wherever present, as before.
+  const http: Pick<HTTPRouteRuleInput, 'timeouts' | 'retry'> = 'timeouts' in rule || 'retry' in rule ? rule : {};
+  const request = durationMs(http.timeouts?.request);
+  const backendRequest = durationMs(http.timeouts?.backendRequest);
   const timeouts = request !== undefined || backendRequest !== undefined ? { ...(request !== undefined ? { requestMs: request } : {}), ...(backendRequest !== undefined ? { backendRequestMs: backendRequest } : {}) } : undefined;
-  const retry = retryOf(rule.retry, rule.retry ? backendRequest : undefined);
+  const retry = retryOf(http.retry, http.retry ? backendRequest : undefined);
   const matches =
     kind === 'HTTPRoute'
       ? rule.matches?.length

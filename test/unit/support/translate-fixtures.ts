@@ -3,9 +3,16 @@
 import { parseAllDocuments } from 'yaml';
 import type { Workload } from '../../../src/mesh-api/types.js';
 import { evaluate, type Connection, type Decision } from '../../../src/authz/evaluate.js';
-import type { AuthorizationPolicyInput, GatewayInput, GRPCRouteInput, HTTPRouteInput, PeerAuthenticationInput, ServiceEntryInput, WorkloadEntryInput } from '../../../src/control-plane/translate/inputs.js';
+import type { z } from 'zod';
+import { authorizationPolicySchema } from '../../../src/model/mesh/authorization-policy.js';
+import { gatewaySchema } from '../../../src/model/mesh/gateway.js';
+import { grpcRouteSchema } from '../../../src/model/mesh/grpc-route.js';
+import { httpRouteSchema } from '../../../src/model/mesh/http-route.js';
+import { peerAuthenticationSchema } from '../../../src/model/mesh/peer-authentication.js';
+import { serviceEntrySchema } from '../../../src/model/mesh/service-entry.js';
+import { workloadEntrySchema } from '../../../src/model/mesh/workload-entry.js';
 import { translate, type TranslateInput, type TranslateResult } from '../../../src/control-plane/translate/snapshot.js';
-import type { Namespace, NodeObject, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
+import type { Namespace, NodeObject, ObjectMeta, OwnerReference, Pod, Service } from '../../../src/model/core/types.js';
 
 export interface PodOpts {
   labels?: Record<string, string>;
@@ -74,6 +81,15 @@ export const CAPTURED = { 'ambient.istio.io/redirection': 'enabled' };
 
 type Bucketed = Required<Omit<TranslateInput, 'clusterId' | 'trustDomain' | 'rootNamespace'>>;
 
+/** One fixture document through its kind's schema (fixtures are valid objects), typed as the model types it. */
+function parsed<T extends { metadata: Omit<ObjectMeta, 'creationTimestamp'> & { creationTimestamp?: string | null } }>(schema: z.ZodType<T>, o: unknown): Omit<T, 'metadata'> & { metadata: ObjectMeta } {
+  const r = schema.safeParse(o);
+  if (!r.success) throw new Error(`fixture is not a valid object: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  // The schema admits a null creationTimestamp (as the API server does); ObjectMeta leaves it out instead.
+  const { creationTimestamp, ...meta } = r.data.metadata;
+  return { ...r.data, metadata: { ...meta, ...(creationTimestamp != null ? { creationTimestamp } : {}) } };
+}
+
 /** Multi-document YAML → the input buckets, by kind. */
 export function fromYaml(text: string): Bucketed {
   const out: Bucketed = { pods: [], namespaces: [], services: [], nodes: [], serviceEntries: [], workloadEntries: [], authorizationPolicies: [], peerAuthentications: [], gateways: [], httpRoutes: [], grpcRoutes: [] };
@@ -83,25 +99,25 @@ export function fromYaml(text: string): Bucketed {
     o.metadata.namespace ??= 'default';
     switch (o.kind) {
       case 'AuthorizationPolicy':
-        out.authorizationPolicies = [...out.authorizationPolicies, o as unknown as AuthorizationPolicyInput];
+        out.authorizationPolicies = [...out.authorizationPolicies, parsed(authorizationPolicySchema, o)];
         break;
       case 'PeerAuthentication':
-        out.peerAuthentications = [...out.peerAuthentications, o as unknown as PeerAuthenticationInput];
+        out.peerAuthentications = [...out.peerAuthentications, parsed(peerAuthenticationSchema, o)];
         break;
       case 'ServiceEntry':
-        out.serviceEntries = [...out.serviceEntries, o as unknown as ServiceEntryInput];
+        out.serviceEntries = [...out.serviceEntries, parsed(serviceEntrySchema, o)];
         break;
       case 'WorkloadEntry':
-        out.workloadEntries = [...out.workloadEntries, o as unknown as WorkloadEntryInput];
+        out.workloadEntries = [...out.workloadEntries, parsed(workloadEntrySchema, o)];
         break;
       case 'Gateway':
-        out.gateways = [...out.gateways, o as unknown as GatewayInput];
+        out.gateways = [...out.gateways, parsed(gatewaySchema, o)];
         break;
       case 'HTTPRoute':
-        out.httpRoutes = [...out.httpRoutes, o as unknown as HTTPRouteInput];
+        out.httpRoutes = [...out.httpRoutes, parsed(httpRouteSchema, o)];
         break;
       case 'GRPCRoute':
-        out.grpcRoutes = [...out.grpcRoutes, o as unknown as GRPCRouteInput];
+        out.grpcRoutes = [...out.grpcRoutes, parsed(grpcRouteSchema, o)];
         break;
       default:
         throw new Error(`fixture: unexpected kind ${String(o.kind)}`);
@@ -115,11 +131,20 @@ export interface World {
   namespaces?: Namespace[];
   services?: Service[];
   nodes?: NodeObject[];
+  /** Mesh config; each document must pass its kind's schema. */
   yaml?: string;
+  /**
+   * Mesh objects the schema refuses but whose shape is typed (a refinement fails), as an API server
+   * without Ambit's validation could still hand them to translation.
+   */
+  unvalidated?: Partial<Pick<Bucketed, 'authorizationPolicies' | 'peerAuthentications'>>;
 }
 
 export function run(w: World): TranslateResult {
   const y = fromYaml(w.yaml ?? '');
+  const u = w.unvalidated ?? {};
+  y.authorizationPolicies = [...y.authorizationPolicies, ...(u.authorizationPolicies ?? [])];
+  y.peerAuthentications = [...y.peerAuthentications, ...(u.peerAuthentications ?? [])];
   return translate({ ...y, pods: w.pods ?? [], namespaces: w.namespaces ?? [], services: w.services ?? [], nodes: w.nodes ?? [], clusterId: 'Kubernetes' });
 }
 
