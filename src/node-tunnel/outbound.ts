@@ -1,6 +1,8 @@
 // Outbound (15001, in the pod netns): original destination → route (spec §2.8) → HBONE through
 // the pod's pool (next-hop socket made in the pod netns with SO_MARK 0x539) or plain TCP.
+import type http2 from 'node:http2';
 import type net from 'node:net';
+import { keyExchangeGroupOf } from '../dataplane/hbone/client.js';
 import type { HbonePool } from '../dataplane/hbone/pool.js';
 import { splice } from '../dataplane/hbone/splice.js';
 import type { WorkloadCertificate } from '../identity/ca-client.js';
@@ -75,7 +77,7 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
     event();
     return;
   }
-  const r: ConnectionRecord = {
+  let r: ConnectionRecord = {
     ...rec,
     dst: { ...peerMeta(route.nextHop, route.workload, route.expectedIdentity), hboneAddr: route.authority, ...serviceMeta(route.service) },
     security: 'mutual_tls',
@@ -105,6 +107,8 @@ export function handleOutbound(ctx: OutboundContext, client: net.Socket): void {
       stream.close();
       return;
     }
+    const group = keyExchangeGroupOf(stream.session as http2.ClientHttp2Session);
+    if (group) r = { ...r, tlsGroup: group };
     ctx.connections.opened(r);
     reportOnClose(ctx.connections, r, client, counts);
     splice(stream, client);

@@ -288,8 +288,11 @@ test('tunnel-config printers: istioctl-shaped tables, a TUNNEL column across nod
   assert.match(c, new RegExp(`^${CLIENT}\\s+Root\\s+Available\\s+true`, 'm'));
   assert.doesNotMatch(c, /PRIVATE KEY/);
   const conn = renderTunnelConfig('connections', [dump, { ...dump, node: 'node2' }], now, { prefixNode: true });
-  assert.match(conn.split('\n')[0]!, /^TUNNEL\s+DIRECTION\s+SOURCE\s+SOURCE ADDR\s+DESTINATION\s+DESTINATION ADDR\s+SECURITY\s+SENT\s+RECEIVED\s+AGE$/);
-  assert.match(conn, new RegExp(`^node2\\s+inbound\\s+${CLIENT}\\s+10\\.0\\.1\\.2:40000\\s+${ECHO}\\s+10\\.0\\.2\\.5:8080\\s+mutual_tls\\s+-\\s+-\\s+2m5s$`, 'm'));
+  assert.match(conn.split('\n')[0]!, /^TUNNEL\s+DIRECTION\s+SOURCE\s+SOURCE ADDR\s+DESTINATION\s+DESTINATION ADDR\s+SECURITY\s+GROUP\s+SENT\s+RECEIVED\s+AGE$/);
+  assert.match(conn, new RegExp(`^node2\\s+inbound\\s+${CLIENT}\\s+10\\.0\\.1\\.2:40000\\s+${ECHO}\\s+10\\.0\\.2\\.5:8080\\s+mutual_tls\\s+-\\s+-\\s+-\\s+2m5s$`, 'm'));
+  // An outbound record carries the key-exchange group its HBONE client negotiated.
+  const pq = renderTunnelConfig('connections', [{ ...dump, connections: [{ ...dump.connections[0]!, direction: 'outbound', tlsGroup: 'X25519MLKEM768' }] }], now, { prefixNode: false });
+  assert.match(pq, /\smutual_tls\s+X25519MLKEM768\s+-\s+-\s+2m5s$/m);
   assert.equal(renderTunnelConfig('connections', [], now, { prefixNode: true }).split('\n')[0]!.startsWith('TUNNEL'), true);
   assert.deepEqual(Object.keys(jsonFor('policies', [dump, { ...dump, node: 'node2' }])), ['node1', 'node2']);
   assert.equal(parseKind('certs'), 'certificates');

@@ -9,7 +9,7 @@ import { parseBaggage, type Baggage } from './baggage.js';
 import { handshakeStart, publishHandshake } from './handshake-events.js';
 import { connectHeaders, parseAuthority, type ConnectRequest } from './headers.js';
 import { normalizeSerial } from '../../identity/serial.js';
-import { clientTlsOptions } from './tls.js';
+import { clientTlsOptions, negotiatedGroup } from './tls.js';
 
 export type HboneErrorCode = 'HTTP_STATUS' | 'CONNECT_TIMEOUT' | 'TLS' | 'CERT_REVOKED' | 'CONNECTION' | 'STREAM_RESET' | 'BAD_ADDRESS';
 
@@ -46,6 +46,9 @@ export interface ConnectionOptions {
 const serverSerials = new WeakMap<http2.ClientHttp2Session, string>();
 /** The serial (normalized) of the certificate the server presented on this session. */
 export const serverSerialOf = (s: http2.ClientHttp2Session): string | undefined => serverSerials.get(s);
+const groups = new WeakMap<http2.ClientHttp2Session, string>();
+/** The key-exchange group this session's TLS handshake used (e.g. X25519MLKEM768, X25519). */
+export const keyExchangeGroupOf = (s: http2.ClientHttp2Session): string | undefined => groups.get(s);
 
 /** Opens a (connecting) TCP socket to host:port, optionally bound to localAddress. */
 export type SocketConnector = (o: { host: string; port: number; localAddress?: string }) => net.Socket;
@@ -65,6 +68,7 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   tuneSocket(tcp);
   // host is an IP literal: Node derives SNI only from hostnames, so the ClientHello has none.
   let serial = '';
+  let group: string | undefined;
   const socket = tls.connect({ ...clientTlsOptions(o.certificate, o.expectedIdentities), socket: tcp, host: hop.ip });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -72,7 +76,12 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
         () => reject(new HboneError(`connection to ${o.nextHop} timed out, maybe a NetworkPolicy is blocking HBONE port ${hop.port}`, 'CONNECT_TIMEOUT')),
         timeoutMs,
       );
-      socket.once('secureConnect', () => (clearTimeout(t), publishHandshake('client', handshakeAt, true), resolve()));
+      socket.once('secureConnect', () => {
+        clearTimeout(t);
+        group = negotiatedGroup(socket);
+        publishHandshake('client', handshakeAt, true, group);
+        resolve();
+      });
       socket.once('error', (e: Error & { code?: string }) => {
         clearTimeout(t);
         if (tcpConnected) publishHandshake('client', handshakeAt, false);
@@ -104,6 +113,7 @@ export async function openConnection(o: ConnectionOptions): Promise<http2.Client
   raiseConnectionWindow(session);
   keepalive(session, o.keepalive);
   serverSerials.set(session, serial);
+  if (group) groups.set(session, group);
   return session;
 }
 

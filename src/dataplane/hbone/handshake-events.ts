@@ -13,6 +13,8 @@ export interface HandshakeEvent {
   side: 'client' | 'server';
   durationMs: number;
   ok: boolean;
+  /** The key-exchange group (client side only: Node does not expose it on a server socket). */
+  group?: string;
   /** Set when the server closed the connection before any handshake: too many were unfinished (all sources, or this source). */
   refused?: 'global' | 'source';
 }
@@ -23,8 +25,8 @@ let toMain: BroadcastChannel | undefined;
 /** A start mark: `process.hrtime.bigint()` now. */
 export const handshakeStart = (): bigint => process.hrtime.bigint();
 
-export function publishHandshake(side: HandshakeEvent['side'], start: bigint, ok: boolean): void {
-  publish({ side, durationMs: Number(process.hrtime.bigint() - start) / 1e6, ok });
+export function publishHandshake(side: HandshakeEvent['side'], start: bigint, ok: boolean, group?: string): void {
+  publish({ side, durationMs: Number(process.hrtime.bigint() - start) / 1e6, ok, ...(group ? { group } : {}) });
 }
 
 export function publishHandshakeRefused(limit: NonNullable<HandshakeEvent['refused']>): void {

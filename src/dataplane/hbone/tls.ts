@@ -8,9 +8,56 @@ import { parseSpiffeId } from '../../identity/spiffe.js';
 /** ztunnel's suites (§2.2); the workload keys themselves are ECDSA P-256 (§3.2). */
 const CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
 
+/** Hybrid post-quantum key exchange (ML-KEM-768 + X25519), OpenSSL >= 3.5 (Node 24 LTS). */
+export const PQ_GROUP = 'X25519MLKEM768';
+/** Preference order: post-quantum where this OpenSSL has it, then X25519, then P-256. */
+const CLASSIC_GROUPS = 'X25519:P-256';
+
+export interface KeyExchangeSupport {
+  /** The OpenSSL groups list HBONE offers/accepts (`ecdhCurve`). */
+  groups: string;
+  postQuantum: boolean;
+  /** Why post-quantum is off (absent when on). */
+  reason?: string;
+}
+
+let support: KeyExchangeSupport | undefined;
+
+/** Probed once: an unknown group name makes createSecureContext throw (Node 20 / OpenSSL 3.0). */
+export function keyExchangeSupport(): KeyExchangeSupport {
+  if (support) return support;
+  const pq = `${PQ_GROUP}:${CLASSIC_GROUPS}`;
+  try {
+    tls.createSecureContext({ ecdhCurve: pq });
+    support = { groups: pq, postQuantum: true };
+  } catch {
+    support = {
+      groups: CLASSIC_GROUPS,
+      postQuantum: false,
+      reason: `Node ${process.version} with OpenSSL ${process.versions.openssl} has no ${PQ_GROUP}; run Node 24 LTS`,
+    };
+  }
+  return support;
+}
+
+/**
+ * The key-exchange group a finished handshake used. Node reports it on the client side only
+ * (getEphemeralKeyInfo is null on a server socket, Node 20 and 24 alike); Node 24 names hybrid
+ * groups `{type:'TLSGroup', name:'X25519MLKEM768'}`, classic ones `{type:'ECDH', name:'X25519'}`.
+ */
+export function negotiatedGroup(s: tls.TLSSocket): string | undefined {
+  try {
+    const info = s.getEphemeralKeyInfo() as { name?: string } | null;
+    return info?.name || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function baseOptions(cert: WorkloadCertificate): tls.SecureContextOptions & { ALPNProtocols: string[] } {
   return {
     minVersion: 'TLSv1.3',
+    ecdhCurve: keyExchangeSupport().groups,
     maxVersion: 'TLSv1.3',
     ciphers: CIPHERSUITES,
     ALPNProtocols: ['h2'],

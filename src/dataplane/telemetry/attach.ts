@@ -47,7 +47,7 @@ export function attachTelemetry(metrics: TunnelMetrics, s: TelemetrySources): ()
   const onFailed = (): void => metrics.certFailures.inc();
   s.certs.on('updated', onIssued);
   s.certs.on('fetchFailed', onFailed);
-  const stopHandshakes = onHandshake((e) => (e.refused ? metrics.handshakeRefused(e.refused) : metrics.handshake(e.side, e.durationMs, e.ok)));
+  const stopHandshakes = onHandshake((e) => (e.refused ? metrics.handshakeRefused(e.refused) : metrics.handshake(e.side, e.durationMs, e.ok, e.group)));
 
   return () => {
     stopHandshakes();

@@ -43,6 +43,7 @@ export class TunnelMetrics {
   readonly certFailures: Counter;
   readonly handshakes: Histogram;
   readonly handshakesRefused: Counter;
+  readonly handshakesByGroup: Counter;
   readonly crlRejections: Counter;
   readonly dryRun: Counter;
   /** Ids of connections counted as opened and not yet closed (bounded by open connections). */
@@ -77,6 +78,7 @@ export class TunnelMetrics {
     this.crlRejections = r.counter('istio_crl_policy_rejections_total', 'HBONE sessions refused at handshake or torn down because the peer certificate is revoked', { labelled: true });
     this.dryRun = r.counter('ambit_authz_dry_run_total', 'Inbound connections a dry-run AuthorizationPolicy would have decided (not enforced), by decision (allow, deny) and policy (ns/name)', { labelled: true });
     this.handshakes = r.histogram('ambit_tls_handshake_duration_seconds', 'HBONE TLS handshake duration, by side (client: outbound pool, server: inbound 15008) and result', HANDSHAKE_BUCKETS);
+    this.handshakesByGroup = r.counter('ambit_tls_handshakes_total', 'Completed HBONE TLS handshakes, by side and key-exchange group (X25519MLKEM768: post-quantum hybrid; unknown: the server side, where Node does not expose the group)', { labelled: true });
     this.handshakesRefused = r.counter('ambit_hbone_handshakes_refused_total', 'Inbound HBONE connections closed before the TLS handshake because too many handshakes were unfinished, by limit (global: per listener; source: per source IP)', { labelled: true });
   }
 
@@ -107,14 +109,19 @@ export class TunnelMetrics {
     this.handshakesRefused.inc({ limit });
   }
 
-  handshake(side: 'client' | 'server', durationMs: number, ok: boolean): void {
+  handshake(side: 'client' | 'server', durationMs: number, ok: boolean, group?: string): void {
     this.handshakes.observe(durationMs / 1000, { side, result: ok ? 'ok' : 'error' });
+    if (ok) this.handshakesByGroup.inc({ side, group: groupLabel(group) });
   }
 
   render(): string {
     return this.registry.render();
   }
 }
+
+/** The groups HBONE offers (hbone/tls.ts); anything else is `other`, so the series stay bounded. */
+const KNOWN_GROUPS = new Set(['X25519MLKEM768', 'X25519', 'P-256', 'prime256v1']);
+export const groupLabel = (g: string | undefined): string => (g === undefined ? 'unknown' : KNOWN_GROUPS.has(g) ? (g === 'prime256v1' ? 'P-256' : g) : 'other');
 
 /**
  * ztunnel's reason for an ended xDS stream: never got a response → ConnectionError; OK →
