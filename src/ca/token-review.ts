@@ -19,7 +19,7 @@ export class TokenReviewError extends Error {}
 /** Reviews tokens against an API server (POST /apis/authentication.k8s.io/v1/tokenreviews). */
 export type TokenReviewer = (token: string) => Promise<WorkloadCaller>;
 
-export function kubeTokenReviewer(client: KubeClient, audiences: string[] = [ISTIO_CA_AUDIENCE]): TokenReviewer {
+function reviewOnce(client: KubeClient, audiences: string[]): TokenReviewer {
   return async (token) => {
     const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } };
     let res: { status?: { authenticated?: boolean; error?: string; audiences?: string[]; user?: { username?: string; extra?: Record<string, string[]> } } };
@@ -36,6 +36,25 @@ export function kubeTokenReviewer(client: KubeClient, audiences: string[] = [IST
     if (!m) throw new TokenReviewError(`the token is for '${st.user?.username ?? '?'}', not a service account`);
     const pod = st.user?.extra?.['authentication.kubernetes.io/pod-name']?.[0];
     return { namespace: m[1]!, serviceAccount: m[2]!, ...(pod ? { pod } : {}) };
+  };
+}
+
+/** Reviews are kept this long, so the auth guard and the handler of one call (and a burst of calls) ask the API server once. */
+const REVIEW_CACHE_MS = 5_000;
+const REVIEW_CACHE_MAX = 1024;
+
+export function kubeTokenReviewer(client: KubeClient, audiences: string[] = [ISTIO_CA_AUDIENCE]): TokenReviewer {
+  const review = reviewOnce(client, audiences);
+  const cache = new Map<string, { at: number; result: Promise<WorkloadCaller> }>();
+  return (token) => {
+    const now = Date.now();
+    const hit = cache.get(token);
+    if (hit && now - hit.at < REVIEW_CACHE_MS) return hit.result;
+    if (cache.size >= REVIEW_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    const result = review(token);
+    cache.set(token, { at: now, result });
+    result.catch(() => cache.delete(token)); // refusals are not remembered: a fixed token works at once
+    return result;
   };
 }
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasTool } from '../../src/platform/exec.js';
-import { clusterCli, eventually } from './support/cluster-cli.js';
+import { clusterCli, eventually, podReady, type PodView } from './support/cluster-cli.js';
 
 const missing = ['ip', 'nft', 'curl'].filter((t) => !hasTool(t));
 const skip = process.getuid?.() !== 0 ? 'needs root: creates network namespaces' : missing.length ? `needs ${missing.join(', ')} (bash scripts/setup.sh installs them)` : false;
@@ -75,11 +75,9 @@ spec:
   containers: [{name: c, command: ["sleep", "infinity"]}]
 `;
 
-interface PodObj {
-  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
-}
+type PodObj = PodView;
 const pod = (ns: string, name: string): PodObj => json<PodObj>('get', 'pod', name, '-n', ns);
-const ready = (p: PodObj): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const ready = podReady;
 const tunnelLog = (node: string): string => fs.readFileSync(path.join(logs, `${node}-tunnel.log`), 'utf8');
 
 /** HTTP GET from a pod; true when the echo app answered 200. */

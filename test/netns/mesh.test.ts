@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pidAlive } from '../../src/local/cluster/lifecycle.js';
 import { hasTool } from '../../src/platform/exec.js';
-import { BIN, clusterCli, eventually } from './support/cluster-cli.js';
+import { BIN, clusterCli, eventually, podReady, type PodView } from './support/cluster-cli.js';
 
 const missing = ['ip', 'nft', 'curl', 'iperf3', 'tcpdump', 'openssl'].filter((t) => !hasTool(t));
 const skip = process.getuid?.() !== 0 ? 'needs root: creates network namespaces' : missing.length ? `needs ${missing.join(', ')} (bash scripts/setup.sh installs them)` : false;
@@ -103,12 +103,9 @@ spec:
   containers: [{name: c, command: ["sleep", "infinity"]}]
 `;
 
-interface PodObj {
-  metadata: { name: string; uid: string; annotations?: Record<string, string> };
-  status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
-}
+type PodObj = PodView;
 const pod = (ns: string, name: string): PodObj => json<PodObj>('get', 'pod', name, '-n', ns);
-const ready = (p: PodObj): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const ready = podReady;
 const tunnelLog = (node: string): string => fs.readFileSync(path.join(logs, `${node}-tunnel.log`), 'utf8');
 
 function curl(ns: string, from: string, url: string, extra: string[] = []): { code: number; body: string } {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasTool } from '../../src/platform/exec.js';
-import { BIN, clusterCli, eventually } from './support/cluster-cli.js';
+import { BIN, clusterCli, eventually, podReady, type PodView } from './support/cluster-cli.js';
 
 const missing = ['ip', 'nft', 'curl', 'tcpdump', 'openssl'].filter((t) => !hasTool(t));
 const skip = process.getuid?.() !== 0 ? 'needs root: creates network namespaces' : missing.length ? `needs ${missing.join(', ')}` : false;
@@ -44,10 +44,8 @@ spec:
     readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
 `;
 
-interface PodObj {
-  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
-}
-const ready = (p: PodObj): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+type PodObj = PodView;
+const ready = podReady;
 const info = (): { pids: { tunnels: Record<string, number> }; restarts?: Record<string, { count: number; lastReason: string }> } =>
   JSON.parse(fs.readFileSync(path.join(stateDir, cluster, 'cluster.json'), 'utf8')) as never;
 

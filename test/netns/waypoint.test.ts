@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasTool } from '../../src/platform/exec.js';
-import { clusterCli, eventually } from './support/cluster-cli.js';
+import { clusterCli, eventually, podReady, type PodView } from './support/cluster-cli.js';
 
 const missing = ['ip', 'nft', 'curl'].filter((t) => !hasTool(t));
 const skip = process.getuid?.() !== 0 ? 'needs root: creates network namespaces' : missing.length ? `needs ${missing.join(', ')} (bash scripts/setup.sh installs them)` : false;
@@ -79,12 +79,8 @@ ${echoDeployment('v1')}
 ${echoDeployment('v2')}
 `;
 
-interface PodObj {
-  metadata: { name: string; labels?: Record<string, string> };
-  spec?: { nodeName?: string };
-  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
-}
-const ready = (p: PodObj): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+type PodObj = PodView;
+const ready = podReady;
 const pods = (ns: string): PodObj[] => json<{ items: PodObj[] }>('get', 'pods', '-n', ns).items;
 const waypointPod = (): PodObj | undefined => pods('demo').find((p) => p.metadata.labels?.['gateway.networking.k8s.io/gateway-name'] === 'waypoint');
 

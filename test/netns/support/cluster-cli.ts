@@ -50,3 +50,13 @@ export async function eventually<T>(what: string, fn: () => T | undefined | Prom
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** A pod as the tests read it (`ambit get pod -o json`): the fields any of them looks at. */
+export interface PodView {
+  metadata: { name: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { nodeName?: string };
+  status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
+}
+
+/** The pod's Ready condition is True. */
+export const podReady = (p: Pick<PodView, 'status'>): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
